@@ -1,0 +1,84 @@
+"""One error shape for every API: {"error": {"code", "message", "fields"?}}; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, *, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class NotFound(ApiError):
+    def __init__(self, what: str, identifier: str) -> None:
+        super().__init__(404, "not_found", f"No {what} with id {identifier!r}.")
+
+
+class Conflict(ApiError):
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(409, code, message, details=details or None)
+
+
+def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v}}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            _body(exc.code, exc.message, details=exc.details), status_code=exc.status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {
+                "field": ".".join(str(p) for p in error["loc"] if p != "body") or "body",
+                "location": error["loc"][0] if error["loc"] else "body",
+                "message": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        names = ", ".join(sorted({f["field"] for f in fields}))
+        return JSONResponse(
+            _body("invalid_request", f"Invalid input: {names}.", fields=fields), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable", extra={"error": repr(exc)[:300]})
+        return JSONResponse(
+            _body("unavailable", "The service's database is unavailable; retry shortly."),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(
+            _body("internal_error", "Something went wrong on our side; it has been logged."),
+            status_code=500,
+        )

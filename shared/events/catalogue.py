@@ -1,0 +1,262 @@
+"""Every event of DESIGN.md §2, one pydantic model per ``data``, and the registry type -> model.
+
+Consumed payloads ignore unknown fields: within a type, contracts only ever grow.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Tier = Literal["bronze", "silver", "gold", "platinum"]
+Channel = Literal["email", "sms", "push", "wecom", "in_app"]
+TicketKind = Literal["inquiry", "complaint", "return", "repair"]
+TicketCategory = Literal[
+    "logistics", "quality", "size", "payment", "installation", "service", "other"
+]
+RefundReason = Literal[
+    "size_mismatch",
+    "quality_defect",
+    "logistics_damage",
+    "not_as_described",
+    "changed_mind",
+    "other",
+]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Yuan = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CustomerEventData(EventData):
+    customer_id: Id
+
+
+class Consents(EventData):
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+    wecom: bool = False
+
+
+# --- inbound: what a storefront emits -------------------------------------------------------
+
+
+class CustomerRegistered(CustomerEventData):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birthday: date | None = None
+    referrer_id: Id | None = None
+    consents: Consents | None = None
+
+
+class CustomerUpdated(CustomerEventData):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birthday: date | None = None
+    referrer_id: Id | None = None
+    consents: Consents | None = None
+
+
+class OrderItem(EventData):
+    sku: Id
+    category: str
+    quantity: int = Field(ge=1)
+    unit_price: Yuan
+
+
+class OrderPlaced(CustomerEventData):
+    order_id: Id
+    amount: Yuan
+    currency: Literal["CNY"] = "CNY"
+    items: list[OrderItem] = Field(default_factory=list)
+    channel: Literal["online", "store"] | None = None
+
+
+class OrderRefunded(CustomerEventData):
+    order_id: Id
+    amount: Yuan
+    reason: RefundReason
+
+
+class ProductViewed(CustomerEventData):
+    sku: Id
+    category: str
+    duration_s: float | None = Field(default=None, ge=0)
+
+
+class ReviewPosted(CustomerEventData):
+    order_id: Id
+    rating: int = Field(ge=1, le=5)
+
+
+# --- published by the services --------------------------------------------------------------
+
+
+class ProfileTagged(CustomerEventData):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="every tag the customer now has")
+
+
+class CustomerErased(CustomerEventData):
+    erased_at: AwareDatetime
+
+
+class SegmentChanged(CustomerEventData):
+    old_segment: str | None
+    new_segment: str
+    rfm: dict[str, Any] = Field(description="recency_days, frequency, monetary")
+
+
+class ChurnRiskDetected(CustomerEventData):
+    reason: str
+    monthly_spend: list[Decimal] = Field(default_factory=list)
+
+
+class SilenceStarted(CustomerEventData):
+    until: AwareDatetime
+    reason: str
+    ticket_id: str | None = None
+
+
+class MessageSent(CustomerEventData):
+    message_id: Id
+    channel: Channel
+    purpose: Literal["marketing", "service"]
+    template: str
+    campaign_id: str | None = None
+
+
+class MessageSuppressed(CustomerEventData):
+    message_id: Id
+    channel: Channel
+    purpose: Literal["marketing", "service"]
+    template: str
+    reason: str
+    campaign_id: str | None = None
+
+
+class TicketOpened(CustomerEventData):
+    ticket_id: Id
+    kind: TicketKind
+    category: TicketCategory
+    priority: Priority
+    tier: Tier
+    opened_at: AwareDatetime
+    response_due_at: AwareDatetime
+
+
+class ComplaintOpened(CustomerEventData):
+    ticket_id: Id
+    category: TicketCategory
+    opened_at: AwareDatetime
+    subject: str | None = None
+
+
+class TicketPrioritized(CustomerEventData):
+    ticket_id: Id
+    old_priority: Priority
+    new_priority: Priority
+    old_response_due_at: AwareDatetime | None = None
+    response_due_at: AwareDatetime
+    tier: Tier
+    reason: str
+
+
+class TicketResolved(CustomerEventData):
+    ticket_id: Id
+    kind: TicketKind
+    category: TicketCategory
+    resolved_at: AwareDatetime
+    csat: int | None = Field(default=None, ge=1, le=5)
+
+
+class SlaBreached(CustomerEventData):
+    ticket_id: Id
+    tier: Tier
+    priority: Priority
+    response_due_at: AwareDatetime
+    breached_at: AwareDatetime
+
+
+class PointsEarned(CustomerEventData):
+    points: int
+    reason: str
+    source_id: str
+    rule_version: int
+    expires_at: datetime | None = None
+    balance: int
+
+
+class PointsRedeemed(CustomerEventData):
+    points: int = Field(gt=0)
+    redemption_id: Id
+    coupon_value: Yuan
+    balance: int
+
+
+class PointsExpired(CustomerEventData):
+    points: int = Field(gt=0)
+    balance: int
+
+
+class PointsHeld(CustomerEventData):
+    points: int = Field(gt=0)
+    source_id: str
+    business_day: date
+    reason: str = "daily_cap"
+
+
+class TierChanged(CustomerEventData):
+    old_tier: Tier
+    new_tier: Tier
+    net_spend_12m: Yuan
+    reason: Literal["upgrade", "downgrade_review"]
+
+
+CATALOGUE: dict[str, type[EventData]] = {
+    "customer.registered": CustomerRegistered,
+    "customer.updated": CustomerUpdated,
+    "order.placed": OrderPlaced,
+    "order.refunded": OrderRefunded,
+    "product.viewed": ProductViewed,
+    "review.posted": ReviewPosted,
+    "profile.tagged": ProfileTagged,
+    "customer.erased": CustomerErased,
+    "segment.changed": SegmentChanged,
+    "churn_risk.detected": ChurnRiskDetected,
+    "silence.started": SilenceStarted,
+    "message.sent": MessageSent,
+    "message.suppressed": MessageSuppressed,
+    "ticket.opened": TicketOpened,
+    "complaint.opened": ComplaintOpened,
+    "ticket.prioritized": TicketPrioritized,
+    "ticket.resolved": TicketResolved,
+    "sla.breached": SlaBreached,
+    "points.earned": PointsEarned,
+    "points.redeemed": PointsRedeemed,
+    "points.expired": PointsExpired,
+    "points.held": PointsHeld,
+    "tier.changed": TierChanged,
+}
+
+TOPICS: tuple[str, ...] = tuple(CATALOGUE)
+DLQ_SUFFIX = ".dlq"
+
+
+def data_model_for(event_type: str) -> type[EventData]:
+    """The ``data`` model of an event type; KeyError for a type the catalogue doesn't know."""
+    return CATALOGUE[event_type]
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DLQ_SUFFIX}"

@@ -1,0 +1,146 @@
+"""CloudEvents 1.0 envelope: structured mode on the wire, binary mode accepted on the way in."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.events.catalogue import data_model_for
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+_BINARY_PREFIX = "ce_"
+
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+class EventDecodeError(Exception):
+    """A message that can never be handled: bad JSON, a schema violation or an unknown type."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class CloudEvent(BaseModel):
+    """The envelope. ``id`` with ``source`` is the deduplication key; ``time`` is business time."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime
+    subject: str = Field(min_length=1)
+    datacontenttype: str | None = "application/json"
+    data: dict[str, Any]
+
+
+class TypedEvent(BaseModel, Generic[DataT]):
+    """An envelope whose ``data`` has been validated against the catalogue model of its type."""
+
+    envelope: CloudEvent
+    data: DataT
+
+    @property
+    def type(self) -> str:
+        return self.envelope.type
+
+    @property
+    def time(self) -> datetime:
+        return self.envelope.time
+
+    @property
+    def subject(self) -> str:
+        return self.envelope.subject
+
+
+def new_event(
+    event_type: str, *, source: str, time: datetime, subject: str, data: BaseModel
+) -> CloudEvent:
+    """A well-formed envelope for an outgoing event, its ``data`` checked against the catalogue."""
+    model = data_model_for(event_type)
+    if not isinstance(data, model):
+        raise TypeError(f"{event_type} carries {model.__name__}, not {type(data).__name__}")
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source=source,
+        type=event_type,
+        time=time,
+        subject=subject,
+        data=data.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def encode_event(event: CloudEvent) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Structured-mode value and headers for the broker."""
+    value = event.model_dump_json(exclude_none=True).encode()
+    return value, [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+
+
+def decode_message(
+    value: bytes | None, headers: Sequence[tuple[str, bytes | None]] | None
+) -> TypedEvent[Any]:
+    """Decode a broker message into a typed event, or raise EventDecodeError saying why."""
+    header_map = {k.lower(): (v or b"").decode("utf-8", "replace") for k, v in headers or ()}
+    try:
+        if _BINARY_PREFIX + "specversion" in header_map:
+            raw = _from_binary(value, header_map)
+        else:
+            raw = _from_structured(value)
+        envelope = CloudEvent.model_validate(raw)
+    except EventDecodeError:
+        raise
+    except ValidationError as exc:
+        raise EventDecodeError("invalid_envelope", _summarise(exc)) from exc
+    try:
+        model = data_model_for(envelope.type)
+    except KeyError as exc:
+        raise EventDecodeError("unknown_type", f"no event type {envelope.type!r}") from exc
+    try:
+        data = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise EventDecodeError("invalid_data", _summarise(exc)) from exc
+    if getattr(data, "customer_id", envelope.subject) != envelope.subject:
+        raise EventDecodeError("invalid_data", "subject and data.customer_id differ")
+    return TypedEvent[model](envelope=envelope, data=data)  # type: ignore[valid-type]
+
+
+def _from_structured(value: bytes | None) -> dict[str, Any]:
+    if not value:
+        raise EventDecodeError("bad_json", "empty message")
+    try:
+        # Decimal keeps money exact: 1299.10 must never pass through a float.
+        raw = json.loads(value, parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventDecodeError("bad_json", str(exc)) from exc
+    if not isinstance(raw, dict):
+        raise EventDecodeError("bad_json", "the message is not a JSON object")
+    return raw
+
+
+def _from_binary(value: bytes | None, headers: dict[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        name[len(_BINARY_PREFIX) :]: text
+        for name, text in headers.items()
+        if name.startswith(_BINARY_PREFIX)
+    }
+    raw["data"] = _from_structured(value)
+    if "content-type" in headers:
+        raw.setdefault("datacontenttype", headers["content-type"])
+    return raw
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        field = ".".join(str(p) for p in error["loc"]) or "(root)"
+        parts.append(f"{field}: {error['msg']}")
+    return "; ".join(parts)

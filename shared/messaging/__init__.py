@@ -1,0 +1,1 @@
+"""Kafka plumbing: the publisher, the consumer runner, topics and the embedded broker."""

@@ -1,0 +1,281 @@
+"""The consumer runner: broker -> envelope -> inbox check -> handler -> commit -> offset commit.
+
+Offsets are committed per partition, after every effect of the batch in hand is durable.
+A rebalance waits for that batch (the revocation listener takes the batch lock), so it never
+commits work not done; redeliveries that follow a crash are recognised by the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import inbox
+from shared.clock import Clock
+from shared.events.catalogue import dead_letter_topic
+from shared.events.envelope import EventDecodeError, TypedEvent, decode_message
+from shared.messaging.errors import EventRejected, is_infrastructure_failure
+from shared.messaging.publisher import OutgoingMessage, Publisher
+from shared.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[AsyncSession, TypedEvent[Any]], Awaitable[None]]
+
+
+class ConsumerConfig:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        client_id: str,
+        batch_size: int = 200,
+        max_attempts: int = 5,
+        backoff_s: float = 0.1,
+        backoff_max_s: float = 5.0,
+        fetch_max_wait_ms: int = 10,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.client_id = client_id
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.session_timeout_ms = session_timeout_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+
+
+class _ShutdownDuringRetry(Exception):
+    """The process is stopping while an event waits on an outage: leave it uncommitted."""
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        *,
+        handlers: Mapping[str, EventHandler],
+        sessions: async_sessionmaker[AsyncSession],
+        dead_letters: Publisher,
+        metrics: ServiceMetrics,
+        clock: Clock,
+        on_outbox_written: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._config = config
+        self._handlers = dict(handlers)
+        self._sessions = sessions
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._clock = clock
+        self._on_outbox_written = on_outbox_written
+        self._stopping = asyncio.Event()
+        self._batch_lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self.ready = asyncio.Event()
+        metrics.prepare_topics(list(self._handlers))
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = await self._start_consumer()
+        if consumer is None:
+            return
+        try:
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=self._config.batch_size)
+                async with self._batch_lock:
+                    for tp, records in batch.items():
+                        await self._handle_partition(consumer, tp, records)
+                await self._observe_lag(consumer)
+        finally:
+            self._consumer = None
+            await consumer.stop()
+
+    async def _start_consumer(self) -> AIOKafkaConsumer | None:
+        delay = self._config.backoff_s
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._config.bootstrap,
+                group_id=self._config.group_id,
+                client_id=self._config.client_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=self._config.fetch_max_wait_ms,
+                max_poll_records=self._config.batch_size,
+                session_timeout_ms=self._config.session_timeout_ms,
+                heartbeat_interval_ms=self._config.heartbeat_interval_ms,
+            )
+            consumer.subscribe(self.topics, listener=_FinishBatchOnRevoke(self))
+            try:
+                await consumer.start()
+            except KafkaError as exc:
+                await consumer.stop()
+                log.warning("broker unreachable, consumer retrying", extra={"error": repr(exc)})
+                await self._pause(delay)
+                delay = min(delay * 2, self._config.backoff_max_s)
+                continue
+            self._consumer = consumer
+            self.ready.set()
+            return consumer
+        return None
+
+    async def _handle_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> None:
+        next_offset: int | None = None
+        for record in records:
+            try:
+                await self._handle_record(record)
+            except _ShutdownDuringRetry:
+                break
+            next_offset = record.offset + 1
+        if next_offset is None:
+            return
+        try:
+            await consumer.commit({tp: next_offset})
+        except (CommitFailedError, KafkaError) as exc:
+            # The partition moved to another member; it will redeliver and the inbox dedupes.
+            log.warning("offset commit refused", extra={"topic": tp.topic, "error": repr(exc)})
+
+    async def _handle_record(self, record: ConsumerRecord[Any, Any]) -> None:
+        started = time.perf_counter()
+        topic = record.topic
+        try:
+            event = decode_message(record.value, record.headers)
+            if event.type != topic:
+                raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {topic!r}")
+        except EventDecodeError as exc:
+            await self._dead_letter(record, exc.reason, exc.detail)
+            return
+        handler = self._handlers[topic]
+        attempt = 0
+        delay = self._config.backoff_s
+        while True:
+            attempt += 1
+            try:
+                outcome = await self._apply(handler, event)
+            except EventRejected as exc:
+                await self._dead_letter(record, exc.reason, exc.detail)
+                return
+            except Exception as exc:
+                infrastructure = is_infrastructure_failure(exc)
+                if not infrastructure and attempt >= self._config.max_attempts:
+                    log.exception("handler failed, dead-lettering", extra={"topic": topic})
+                    await self._dead_letter(record, "handler_failed", repr(exc)[:500])
+                    return
+                self._metrics.events_consumed.labels(topic=topic, outcome="retried").inc()
+                log.warning(
+                    "handler failed, retrying",
+                    extra={"topic": topic, "attempt": attempt, "error": repr(exc)[:300]},
+                )
+                if self._stopping.is_set() and infrastructure:
+                    raise _ShutdownDuringRetry from exc
+                await self._pause(delay)
+                delay = min(delay * 2, self._config.backoff_max_s)
+                continue
+            self._metrics.events_consumed.labels(topic=topic, outcome=outcome).inc()
+            self._metrics.event_handling.labels(topic=topic).observe(time.perf_counter() - started)
+            return
+
+    async def _apply(self, handler: EventHandler, event: TypedEvent[Any]) -> str:
+        async with self._sessions() as session:
+            async with session.begin():
+                if not await inbox.claim(session, event.envelope, now=self._clock.now()):
+                    return "duplicate"
+                await handler(session, event)
+            if session.info.get("outbox_written"):
+                self._on_outbox_written()
+        return "handled"
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], reason: str, detail: str
+    ) -> None:
+        headers = [
+            *(record.headers or ()),
+            ("dlq-reason", reason.encode()),
+            ("dlq-error", detail[:1000].encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer-group", self._config.group_id.encode()),
+            ("dlq-failed-at", self._clock.now().isoformat().encode()),
+        ]
+        message = OutgoingMessage(
+            topic=dead_letter_topic(record.topic),
+            key=(record.key or b"").decode("utf-8", "replace"),
+            value=record.value or b"",
+            headers=headers,
+        )
+        delay = self._config.backoff_s
+        while True:
+            try:
+                await self._dead_letters.send_all([message])
+                break
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise _ShutdownDuringRetry from exc
+                log.warning("dead-letter send failed, retrying", extra={"error": repr(exc)})
+                await self._pause(delay)
+                delay = min(delay * 2, self._config.backoff_max_s)
+        log.warning(
+            "event dead-lettered",
+            extra={"topic": record.topic, "offset": record.offset, "reason": reason},
+        )
+        self._metrics.events_consumed.labels(topic=record.topic, outcome="dead_lettered").inc()
+
+    async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # highwater - position: this broker's end_offsets() answers are not to be trusted.
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), timeout=0.5)
+            except (TimeoutError, KafkaError, AssertionError, KeyError):
+                continue
+            self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+    def forget_partitions(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            with contextlib.suppress(KeyError):
+                self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._runner._batch_lock:
+            self._runner.forget_partitions(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None

@@ -1,0 +1,170 @@
+"""Transactional outbox: events are written with the state change and relayed afterwards.
+
+``add_event`` runs inside the caller's transaction, so an event exists exactly when the change
+it describes does. ``OutboxRelay`` moves rows to the broker in sequence order (hence in order
+per customer) and deletes them once acknowledged; a broker outage only delays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, encode_event
+from shared.messaging.publisher import OutgoingMessage, Publisher
+from shared.metrics import ServiceMetrics
+from shared.tables import outbox
+
+log = logging.getLogger(__name__)
+
+# One relay per service database, even with several replicas (PostgreSQL advisory lock key).
+_RELAY_LOCK_KEY = 0x6C6F6F70
+
+
+async def add_event(session: AsyncSession, event: CloudEvent, *, now: datetime) -> None:
+    value, _headers = encode_event(event)
+    await session.execute(
+        insert(outbox).values(
+            event_id=event.id,
+            topic=event.type,
+            key=event.subject,
+            payload=value.decode(),
+            created_at=now,
+        )
+    )
+    session.info["outbox_written"] = True
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        metrics: ServiceMetrics,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._leader_connection: AsyncConnection | None = None
+        self._publisher = publisher
+        self._metrics = metrics
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def notify(self) -> None:
+        """Called after a commit that wrote outbox rows, so they leave without waiting a poll."""
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        backoff = self._poll_interval
+        while not self._stopping.is_set():
+            try:
+                relayed = await self.relay_once()
+                self._metrics.broker_up.set(1)
+                backoff = self._poll_interval
+                if relayed:
+                    continue
+            except Exception as exc:
+                self._metrics.broker_up.set(0)
+                log.warning("outbox relay failed, will retry", extra={"error": repr(exc)})
+                backoff = min(max(backoff * 2, 0.1), self._max_backoff)
+            await self._sleep(backoff)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+
+    async def relay_once(self) -> int:
+        """Relay one batch; returns how many events reached the broker.
+
+        Rows are read and deleted in two short transactions with the send in between, so a slow
+        or absent broker never holds a database lock that the API and the consumer wait on.
+        """
+        if not await self._is_leader():
+            return 0
+        async with self._sessions() as session:
+            async with session.begin():
+                rows = (
+                    await session.execute(
+                        select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload)
+                        .order_by(outbox.c.seq)
+                        .limit(self._batch_size)
+                    )
+                ).all()
+            if rows:
+                await self._publisher.send_all([_message(row) for row in rows])
+                async with session.begin():
+                    await session.execute(
+                        delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows]))
+                    )
+                for row in rows:
+                    self._metrics.events_published.labels(topic=row.topic).inc()
+            async with session.begin():
+                await self._observe_backlog(session)
+            return len(rows)
+
+    async def _is_leader(self) -> bool:
+        """On PostgreSQL, several replicas may run; a session advisory lock elects one relay."""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._leader_connection is not None and not self._leader_connection.closed:
+            return True
+        connection = await self._engine.connect()
+        got = (
+            await connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": _RELAY_LOCK_KEY}
+            )
+        ).scalar()
+        await connection.commit()
+        if not got:
+            await connection.close()
+            return False
+        self._leader_connection = connection
+        return True
+
+    async def close(self) -> None:
+        if self._leader_connection is not None:
+            await self._leader_connection.close()
+            self._leader_connection = None
+
+    async def _observe_backlog(self, session: AsyncSession) -> None:
+        count, oldest = (
+            await session.execute(select(func.count(), func.min(outbox.c.created_at)))
+        ).one()
+        self._metrics.outbox_backlog.set(count)
+        if oldest is None:
+            self._metrics.outbox_oldest_age.set(0)
+        else:
+            self._metrics.outbox_oldest_age.set(
+                max(0.0, (self._clock.now() - oldest).total_seconds())
+            )
+
+
+def _message(row: Row[Any]) -> OutgoingMessage:
+    return OutgoingMessage(
+        topic=row.topic,
+        key=row.key,
+        value=row.payload.encode(),
+        headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())],
+    )

@@ -1,0 +1,82 @@
+"""Configuration from the environment (prefix ``LOOPCRM_``), one settings class per service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiKeyConfig(BaseModel):
+    """One API key: either the plain key (hashed on load) or its SHA-256 hex digest."""
+
+    key: str | None = None
+    key_sha256: str | None = None
+    scopes: list[str]
+    name: str = "unnamed"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. Subclasses set ``service_name`` and ``default_port``."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOPCRM_", extra="ignore")
+
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    var_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; defaults to SQLite under var_dir.",
+    )
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = Field(
+        default=True,
+        description="Idempotent producer; off for brokers that reject InitProducerId.",
+    )
+    kafka_fetch_max_wait_ms: int = 10
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        description="Consumer group session timeout; a first join waits about half of it.",
+    )
+    kafka_heartbeat_interval_ms: int = 3_000
+    consumer_batch_size: int = 200
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_ms: int = 100
+    consumer_retry_backoff_max_ms: int = 5_000
+    outbox_poll_interval_ms: int = 200
+    outbox_batch_size: int = 200
+    api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    dev_api_key: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    consumers_enabled: bool = True
+    tasks_enabled: bool = True
+
+    @field_validator("dev_api_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in {"", "changeme", "changethis"}:
+            raise ValueError("dev_api_key must not be empty or a placeholder")
+        return value
+
+    @property
+    def http_port(self) -> int:
+        return self.port or self.default_port
+
+    @property
+    def consumer_group(self) -> str:
+        return f"loopcrm.{self.service_name}"
+
+    @property
+    def event_source(self) -> str:
+        return f"loopcrm/{self.service_name}"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / f'{self.service_name}.db'}"
