@@ -1,0 +1,1 @@
+"""The five loopcrm services; each package is independent and imports only ``shared``."""

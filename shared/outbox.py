@@ -103,6 +103,12 @@ class OutboxRelay:
         """
         if not await self._is_leader():
             return 0
+        try:
+            return await self._relay_batch()
+        finally:
+            await self._observe_backlog()
+
+    async def _relay_batch(self) -> int:
         async with self._sessions() as session:
             async with session.begin():
                 rows = (
@@ -112,17 +118,16 @@ class OutboxRelay:
                         .limit(self._batch_size)
                     )
                 ).all()
-            if rows:
-                await self._publisher.send_all([_message(row) for row in rows])
-                async with session.begin():
-                    await session.execute(
-                        delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows]))
-                    )
-                for row in rows:
-                    self._metrics.events_published.labels(topic=row.topic).inc()
+            if not rows:
+                return 0
+            await self._publisher.send_all([_message(row) for row in rows])
             async with session.begin():
-                await self._observe_backlog(session)
-            return len(rows)
+                await session.execute(
+                    delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows]))
+                )
+        for row in rows:
+            self._metrics.events_published.labels(topic=row.topic).inc()
+        return len(rows)
 
     async def _is_leader(self) -> bool:
         """On PostgreSQL, several replicas may run; a session advisory lock elects one relay."""
@@ -148,17 +153,18 @@ class OutboxRelay:
             await self._leader_connection.close()
             self._leader_connection = None
 
-    async def _observe_backlog(self, session: AsyncSession) -> None:
-        count, oldest = (
-            await session.execute(select(func.count(), func.min(outbox.c.created_at)))
-        ).one()
+    async def _observe_backlog(self) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                count, oldest = (
+                    await session.execute(select(func.count(), func.min(outbox.c.created_at)))
+                ).one()
+        except Exception as exc:
+            log.warning("outbox backlog not observed", extra={"error": repr(exc)})
+            return
         self._metrics.outbox_backlog.set(count)
-        if oldest is None:
-            self._metrics.outbox_oldest_age.set(0)
-        else:
-            self._metrics.outbox_oldest_age.set(
-                max(0.0, (self._clock.now() - oldest).total_seconds())
-            )
+        age = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
+        self._metrics.outbox_oldest_age.set(max(0.0, age))
 
 
 def _message(row: Row[Any]) -> OutgoingMessage:

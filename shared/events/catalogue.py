@@ -120,6 +120,9 @@ class SegmentChanged(CustomerEventData):
 class ChurnRiskDetected(CustomerEventData):
     reason: str
     monthly_spend: list[Decimal] = Field(default_factory=list)
+    months: list[date] = Field(
+        default_factory=list, description="first day of each month of monthly_spend, oldest first"
+    )
 
 
 class SilenceStarted(CustomerEventData):

@@ -1,0 +1,44 @@
+# loopcrm: `make run` starts everything locally, `make test` runs lint and the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test lint format typecheck bench asyncapi clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/loopcrm up
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared services/*/rules.py services/*/domain
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+asyncapi: $(STAMP)
+	$(BIN)/python -m shared.asyncapi > docs/asyncapi.yaml
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache .hypothesis
