@@ -75,6 +75,11 @@ class ServiceRuntime:
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_ms / 1000,
         )
+        self.dead_letter_publisher = Publisher(
+            settings.kafka_bootstrap,
+            idempotence=settings.kafka_idempotence,
+            client_id=f"{client_id}-dlq",
+        )
         self.consumer = ConsumerRunner(
             ConsumerConfig(
                 bootstrap=settings.kafka_bootstrap,
@@ -90,11 +95,7 @@ class ServiceRuntime:
             ),
             handlers=spec.handlers,
             sessions=self.sessions,
-            dead_letters=Publisher(
-                settings.kafka_bootstrap,
-                idempotence=settings.kafka_idempotence,
-                client_id=f"{client_id}-dlq",
-            ),
+            dead_letters=self.dead_letter_publisher,
             metrics=metrics,
             clock=self.clock,
             on_outbox_written=self.relay.notify,
@@ -154,6 +155,7 @@ class ServiceRuntime:
             await asyncio.wait_for(self.relay.relay_once(), timeout=3)
         await self.relay.close()
         await self.publisher.close()
+        await self.dead_letter_publisher.close()
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:

@@ -57,6 +57,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(redact(entry), default=str)
 
 
+class RepeatFilter(logging.Filter):
+    """Lets one copy of a repeated message through per interval: a broker outage makes the
+    Kafka client log the same connection error every 100 ms."""
+
+    def __init__(self, interval_s: float = 30.0) -> None:
+        super().__init__()
+        self._interval = interval_s
+        self._last_seen: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        last = self._last_seen.get(key)
+        if last is not None and record.created - last < self._interval:
+            return False
+        self._last_seen[key] = record.created
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if as_json:
@@ -66,5 +84,8 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel("WARNING")
+    kafka_client = logging.getLogger("aiokafka")
+    kafka_client.setLevel("WARNING")
+    if not any(isinstance(f, RepeatFilter) for f in kafka_client.filters):
+        kafka_client.addFilter(RepeatFilter())
     logging.getLogger("uvicorn.access").disabled = True

@@ -108,7 +108,9 @@ class ConsumerRunner:
                 await self._observe_lag(consumer)
         finally:
             self._consumer = None
-            await consumer.stop()
+            # Leaving the group needs the broker; without one, stopping must not hang.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), timeout=5)
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         delay = self._config.backoff_s

@@ -39,12 +39,14 @@ class Publisher:
                     linger_ms=2,
                     request_timeout_ms=10_000,
                 )
+                self._producer = producer
                 try:
                     await producer.start()
                 except BaseException:
-                    await producer.stop()
+                    self._producer = None
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
                     raise
-                self._producer = producer
             return self._producer
 
     async def send_all(self, messages: Sequence[OutgoingMessage]) -> None:
