@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.events.catalogue import CATALOGUE
@@ -48,7 +49,9 @@ PRODUCERS: dict[str, tuple[str, ...]] = {
     "tier.changed": ("loyalty",),
 }
 
-# ... and which services consume it, by service as the table lists them.
+# ... and which services consume it, by service as the table lists them, plus what §4 adds:
+# ticketing consumes its own complaint.opened to reprioritise the customer's open tickets and
+# book the follow-up callback, so a complaint from any source takes the same path.
 _CONSUMED_BY_SERVICE: dict[str, tuple[str, ...]] = {
     "profile": (
         "customer.registered",
@@ -77,7 +80,7 @@ _CONSUMED_BY_SERVICE: dict[str, tuple[str, ...]] = {
         "customer.updated",
         "customer.erased",
     ),
-    "ticketing": ("tier.changed", "order.refunded", "customer.erased"),
+    "ticketing": ("tier.changed", "order.refunded", "customer.erased", "complaint.opened"),
     "loyalty": (
         "customer.registered",
         "order.placed",
@@ -145,7 +148,7 @@ def build_asyncapi() -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    models = [CloudEvent, *CATALOGUE.values()]
+    models: list[type[BaseModel]] = [CloudEvent, *CATALOGUE.values()]
     _, top = models_json_schema(
         [(model, "validation") for model in models],
         ref_template="#/components/schemas/{model}",

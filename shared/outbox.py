@@ -167,7 +167,7 @@ class OutboxRelay:
         self._metrics.outbox_oldest_age.set(max(0.0, age))
 
 
-def _message(row: Row[Any]) -> OutgoingMessage:
+def _message(row: Row[Any, Any, Any, Any]) -> OutgoingMessage:
     return OutgoingMessage(
         topic=row.topic,
         key=row.key,

@@ -53,11 +53,15 @@ def order_key(order_id: str) -> str:
 
 @dataclass(slots=True)
 class PointsAccount(PointsBook):
-    """`claimed_keys` are once-only rewards already given (task per day, referral, ...)."""
+    """What a handler loads: the book (open lots, pending holds, the day's credited earns),
+    the tier, birthday and referrer, `orders_placed`, the orders of the tier window plus any
+    order an event names, and `claimed_keys`, the once-only rewards already given (a task on
+    a day, a review of an order, a referral)."""
 
     tier: Tier = Tier.BRONZE
     birthday: date | None = None
     referrer_id: str | None = None
+    orders_placed: int = 0
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     claimed_keys: set[str] = field(default_factory=set)
 
@@ -89,7 +93,8 @@ class PointsAccount(PointsBook):
         if record is not None and record.is_placed:
             return OrderOutcome(entries=(), earning=None, duplicate=True)
         entries = self.expire_due_lots(now, rules)
-        is_first_order = not any(order.is_placed for order in self.orders.values())
+        is_first_order = self.orders_placed == 0
+        self.orders_placed += 1
         earning = earn_points_for_order(
             amount=amount,
             placed_at=now,
