@@ -8,10 +8,12 @@ from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime, create_engine
+
+_MIGRATION_LOCK = 0x6D696772
 
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
@@ -46,8 +48,22 @@ def run_env(target_metadata: list[MetaData]) -> None:
 async def _run_online(url: str, target_metadata: list[MetaData]) -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
-        await connection.run_sync(_migrate, target_metadata)
-        await connection.commit()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            # Replicas starting together take turns; the later ones find nothing to do.
+            await connection.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+            await connection.commit()
+        try:
+            await connection.run_sync(_migrate, target_metadata)
+            await connection.commit()
+        finally:
+            if postgres:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+                await connection.commit()
     await engine.dispose()
 
 

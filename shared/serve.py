@@ -15,7 +15,7 @@ from shared.settings import ServiceSettings
 
 def serve(
     settings: ServiceSettings,
-    create_app: Callable[[ServiceSettings], FastAPI],
+    create_app: Callable[..., FastAPI],
     migrations: Path,
     argv: list[str] | None = None,
 ) -> None:

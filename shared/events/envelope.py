@@ -75,13 +75,15 @@ def new_event(
         type=event_type,
         time=time,
         subject=subject,
-        data=data.model_dump(mode="json", exclude_none=True),
+        # Nulls stay: a nullable field (segment.changed's first old_segment) is still required.
+        data=data.model_dump(mode="json"),
     )
 
 
 def encode_event(event: CloudEvent) -> tuple[bytes, list[tuple[str, bytes]]]:
     """Structured-mode value and headers for the broker."""
-    value = event.model_dump_json(exclude_none=True).encode()
+    envelope = {k: v for k, v in event.model_dump(mode="json").items() if v is not None}
+    value = json.dumps(envelope, separators=(",", ":")).encode()
     return value, [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 

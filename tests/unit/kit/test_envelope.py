@@ -115,3 +115,14 @@ def test_every_design_event_type_is_in_the_catalogue():
         "points.expired", "points.held", "tier.changed",
     }  # fmt: skip
     assert design_types <= set(CATALOGUE)
+
+
+def test_a_required_nullable_field_survives_the_wire():
+    from shared.events.catalogue import SegmentChanged
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    data = SegmentChanged(customer_id="c", old_segment=None, new_segment="new", rfm={})
+    event = new_event("segment.changed", source="loopcrm/seg", time=now, subject="c", data=data)
+    value, headers = encode_event(event)
+    assert json.loads(value)["data"]["old_segment"] is None
+    assert decode_message(value, headers).data == data

@@ -1,0 +1,62 @@
+"""Response models of the segmentation API, and the opaque page cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+_CURSOR_PREFIX = "after:"
+
+
+def encode_cursor(after_customer_id: str) -> str:
+    raw = f"{_CURSOR_PREFIX}{after_customer_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The customer id a page starts after; ValueError for a cursor this API did not issue."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError("not a cursor returned by this API") from error
+    if not raw.startswith(_CURSOR_PREFIX) or len(raw) == len(_CURSOR_PREFIX):
+        raise ValueError("not a cursor returned by this API")
+    return raw[len(_CURSOR_PREFIX) :]
+
+
+class CustomerSegmentPublic(BaseModel):
+    customer_id: str
+    segment: str
+    recency_days: int | None = Field(description="whole days since the last order; null if none")
+    frequency: int = Field(description="orders in the window, fully refunded ones excluded")
+    monetary: Decimal = Field(description="net spend in the window, yuan")
+    since: datetime = Field(description="when the customer entered this segment")
+    evaluated_at: datetime = Field(description="the moment the values above were computed for")
+
+
+class SegmentPublic(BaseModel):
+    name: str
+    definition: str
+    conditions: list[str]
+    precedence: int = Field(description="1 is evaluated first; the first match wins")
+    member_count: int
+
+
+class SegmentMemberPublic(BaseModel):
+    customer_id: str
+    since: datetime
+    recency_days: int | None
+    frequency: int
+    monetary: Decimal
+
+
+class SegmentMembersPage(BaseModel):
+    segment: str
+    items: list[SegmentMemberPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at end")
