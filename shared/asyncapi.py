@@ -83,6 +83,7 @@ _CONSUMED_BY_SERVICE: dict[str, tuple[str, ...]] = {
     "ticketing": ("tier.changed", "order.refunded", "customer.erased", "complaint.opened"),
     "loyalty": (
         "customer.registered",
+        "customer.updated",
         "order.placed",
         "order.refunded",
         "review.posted",

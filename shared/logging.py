@@ -14,7 +14,8 @@ PERSONAL_FIELDS = frozenset(
 )
 REDACTED = "[redacted]"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\d)\+?\d[\d -]{8,}\d(?!\d)")
+# 11 to 15 digits, optionally spaced or dashed: mobile and landline numbers, never a date.
+_PHONE = re.compile(r"(?<![\w.:-])\+?(?:\d[ -]?){10,14}\d(?![\w:-])")
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 

@@ -26,3 +26,9 @@ def test_json_log_lines_carry_extra_fields_without_personal_data():
     assert line["topic"] == "customer.registered"
     assert line["phone"] == "[redacted]"
     assert "example.com" not in line["msg"]
+
+
+def test_dates_times_and_ids_are_not_mistaken_for_phone_numbers():
+    text = "due 2026-11-23T00:05:59+00:00, order 20261123, ticket t-12345678"
+    assert redact(text) == text
+    assert redact("call 010-8888-6666 now") == "call [redacted] now"
