@@ -1,0 +1,131 @@
+"""Saving what an operation changed: the new ledger entries, appended, and every derived row
+brought in step with the account, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.loyalty import models
+from services.loyalty.conversions import update_order_row
+from services.loyalty.domain import LedgerEntry
+from services.loyalty.ledger_rows import entry_rows, hold_outcome
+from services.loyalty.store import LoadedAccount, new_public_id
+
+
+async def save_account(
+    session: AsyncSession,
+    loaded: LoadedAccount,
+    entries: Sequence[LedgerEntry],
+    *,
+    now: datetime,
+    resolved_by: str | None = None,
+) -> list[models.LedgerEntryRow]:
+    """Append `entries` and bring the derived rows in step with the account; returns the
+    new ledger rows (with running balance and public hold ids) for the outbox."""
+    _save_holds(session, loaded, entries, now, resolved_by)
+    hold_ids = {key: hold.id for key, hold in loaded.holds.items()}
+    rows = entry_rows(entries, loaded.row.balance, loaded.row.held, hold_ids, now)
+    session.add_all(rows)
+    _save_lots(session, loaded)
+    _save_orders(session, loaded, now)
+    _save_claims_and_days(session, loaded, now)
+    account, row = loaded.account, loaded.row
+    row.balance, row.held, row.debt = account.balance, account.held, account.debt
+    row.tier, row.orders_placed = str(account.tier), account.orders_placed
+    row.birthday, row.referrer_id = account.birthday, account.referrer_id
+    row.updated_at = now
+    await session.flush()
+    return rows
+
+
+def _save_lots(session: AsyncSession, loaded: LoadedAccount) -> None:
+    for lot in loaded.account.lots:
+        lot_row = loaded.lots.get(lot.lot_id)
+        if lot_row is None:
+            lot_row = models.Lot(
+                customer_id=loaded.customer_id,
+                lot_id=lot.lot_id,
+                points=lot.points,
+                earned_at=lot.earned_at,
+                expires_at=lot.expires_at,
+            )
+            session.add(lot_row)
+            loaded.lots[lot.lot_id] = lot_row
+        lot_row.remaining = lot.remaining
+
+
+def _save_claims_and_days(session: AsyncSession, loaded: LoadedAccount, now: datetime) -> None:
+    account, customer_id = loaded.account, loaded.customer_id
+    for key in sorted(account.claimed_keys - loaded.claimed_keys):
+        session.add(models.ClaimedReward(customer_id=customer_id, reward_key=key, claimed_at=now))
+    loaded.claimed_keys |= account.claimed_keys
+    for day, points in account.earned_by_day.items():
+        day_row = loaded.days.get(day)
+        if day_row is None and points:
+            day_row = models.DailyEarning(customer_id=customer_id, business_day=day, points=0)
+            session.add(day_row)
+            loaded.days[day] = day_row
+        if day_row is not None:
+            day_row.points = points
+
+
+def _save_holds(
+    session: AsyncSession,
+    loaded: LoadedAccount,
+    entries: Sequence[LedgerEntry],
+    now: datetime,
+    resolved_by: str | None,
+) -> None:
+    holds = loaded.account.holds
+    for key, hold_row in loaded.holds.items():
+        if hold_row.status != "pending":
+            continue
+        if key in holds:
+            hold_row.points = holds[key].points
+            continue
+        status, points_left = hold_outcome(key, entries)
+        hold_row.status, hold_row.points = status, points_left
+        hold_row.resolved_at, hold_row.resolved_by = now, resolved_by
+    for key, hold in holds.items():
+        if key in loaded.holds:
+            continue
+        hold_row = models.Hold(
+            id=new_public_id("hold"),
+            customer_id=loaded.customer_id,
+            hold_key=key,
+            points=hold.points,
+            original_points=hold.points,
+            reason=str(hold.reason),
+            source_id=hold.source_id,
+            order_id=hold.order_id,
+            rule_version=hold.rule_version,
+            held_at=hold.held_at,
+            status="pending",
+        )
+        session.add(hold_row)
+        loaded.holds[key] = hold_row
+
+
+def _save_orders(session: AsyncSession, loaded: LoadedAccount, now: datetime) -> None:
+    customer_id = loaded.customer_id
+    for order_id, record in loaded.account.orders.items():
+        order_row = loaded.orders.get(order_id)
+        if order_row is None:
+            order_row = models.Order(customer_id=customer_id, order_id=order_id)
+            session.add(order_row)
+            loaded.orders[order_id] = order_row
+        update_order_row(order_row, record)
+        known = loaded.refund_sources.setdefault(order_id, set())
+        for source_id in sorted(record.refund_source_ids - known):
+            session.add(
+                models.OrderRefund(
+                    customer_id=customer_id,
+                    order_id=order_id,
+                    source_id=source_id,
+                    recorded_at=now,
+                )
+            )
+            known.add(source_id)
