@@ -63,6 +63,9 @@ _CONSUMED_BY_SERVICE: dict[str, tuple[str, ...]] = {
         "ticket.opened",
         "complaint.opened",
         "ticket.resolved",
+        "tier.changed",
+        "segment.changed",
+        "silence.started",
     ),
     "segmentation": (
         "order.placed",

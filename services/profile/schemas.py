@@ -1,13 +1,60 @@
-"""Request and response models of the profile API."""
+"""Response models of the profile API, and the opaque page cursor."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+_CURSOR_PREFIX = "after:"
+
+
+def encode_cursor(after_customer_id: str) -> str:
+    raw = f"{_CURSOR_PREFIX}{after_customer_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The customer id a page starts after; ValueError for a cursor this API did not issue."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError("not a cursor returned by this API") from error
+    if not raw.startswith(_CURSOR_PREFIX) or len(raw) == len(_CURSOR_PREFIX):
+        raise ValueError("not a cursor returned by this API")
+    return raw[len(_CURSOR_PREFIX) :]
+
+
+class SilencePublic(BaseModel):
+    silenced: bool = Field(description="in a marketing silence now (the service's clock)")
+    until: datetime | None = Field(description="the furthest silence end learned from events")
+    reason: str | None
+
+
+class ActivityPublic(BaseModel):
+    as_of: datetime = Field(description="the business moment the values below are computed for")
+    lifetime_orders: int
+    lifetime_spend: Decimal = Field(description="yuan")
+    last_order_at: datetime | None
+    orders_365d: int
+    spend_365d: Decimal = Field(description="yuan")
+    avg_order_value_365d: Decimal | None = Field(description="yuan; null without orders")
+    refunds_90d: int
+    views_30d: int
+    inquiries_30d: int
+    complaints_365d: int
+    avg_rating_365d: Decimal | None
 
 
 class CustomerPublic(BaseModel):
+    """The customer 360."""
+
     customer_id: str
     name: str | None
     email: str | None
@@ -17,5 +64,46 @@ class CustomerPublic(BaseModel):
     consents: dict[str, bool]
     registered_at: datetime | None
     updated_at: datetime
-    open_tickets: int
+    open_tickets: int = Field(description="open tickets, from ticket.opened / ticket.resolved")
     erased: bool
+    erased_at: datetime | None
+    tags: list[str]
+    tags_as_of: datetime | None = Field(description="the business moment tags were evaluated at")
+    tier: str | None = Field(description="latest tier from tier.changed; null if none seen")
+    tier_since: datetime | None
+    segment: str | None = Field(description="latest segment from segment.changed")
+    segment_since: datetime | None
+    silence: SilencePublic
+    activity: ActivityPublic
+
+
+class CustomerSummary(BaseModel):
+    """A customer in a listing: no personal data (read the 360 for that)."""
+
+    customer_id: str
+    tags: list[str]
+    tier: str | None
+    segment: str | None
+    erased: bool
+    tagged_since: datetime | None = Field(
+        description="since when the customer has the tag asked for (null without ?tag=)"
+    )
+
+
+class CustomerPage(BaseModel):
+    tag: str | None
+    items: list[CustomerSummary]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at end")
+
+
+class TagPublic(BaseModel):
+    name: str
+    description: str
+    group: str
+    rule: dict[str, Any] = Field(
+        description="{feature, operator, threshold, window_days} or any/all"
+    )
+    categories: dict[str, list[str]] = Field(
+        description="the category groups the rule refers to, with their categories"
+    )
+    member_count: int

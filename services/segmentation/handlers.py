@@ -57,8 +57,12 @@ async def record_tags(
     session: AsyncSession, member: SegmentMember, event: TypedEvent[ProfileTagged]
 ) -> None:
     # `tags` is the full set as of the event's time: an older snapshot arriving late is ignored.
+    # Only behaviour tags feed the segment rules; profile names them when it knows the group.
     if member.tags_as_of is None or event.time >= member.tags_as_of:
-        member.tags = sorted(set(event.data.tags))
+        tags = (
+            event.data.behaviour_tags if event.data.behaviour_tags is not None else event.data.tags
+        )
+        member.tags = sorted(set(tags))
         member.tags_as_of = event.time
 
 

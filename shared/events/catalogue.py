@@ -105,6 +105,11 @@ class ProfileTagged(CustomerEventData):
     added: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list, description="every tag the customer now has")
+    behaviour_tags: list[str] | None = Field(
+        default=None,
+        description="the subset of tags in the catalogue's behaviour group (absent from older "
+        "events)",
+    )
 
 
 class CustomerErased(CustomerEventData):
