@@ -19,13 +19,12 @@ from services.profile.schemas import (
     CustomerSummary,
     SilencePublic,
     TagPublic,
-    decode_cursor,
-    encode_cursor,
 )
 from services.profile.store import CustomerRow
 from services.profile.tagging import rule_to_data
 from shared.app import ServiceRuntime
 from shared.auth import require
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 READ = [Depends(require("profile:read"))]

@@ -14,12 +14,11 @@ from services.segmentation.schemas import (
     SegmentMemberPublic,
     SegmentMembersPage,
     SegmentPublic,
-    decode_cursor,
-    encode_cursor,
 )
 from services.segmentation.segments import SegmentTable
 from shared.app import ServiceRuntime
 from shared.auth import require
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(
     prefix="/v1", tags=["segments"], dependencies=[Depends(require("segmentation:read"))]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from services.loyalty.api.deps import READ, WRITE, AdminDep, CustomerId, RuntimeDep
+from services.loyalty.api.deps import READ, WRITE, AdminDep, CustomerId
 from services.loyalty.api.shapes import (
     check_public,
     entry_public,
@@ -28,6 +28,7 @@ from services.loyalty.schemas import (
     TaskClaimCreate,
     TaskClaimPublic,
 )
+from shared.app import RuntimeDep
 
 router = APIRouter(prefix="/v1/customers", tags=["points"])
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from services.loyalty.api.deps import READ, AdminDep, RuntimeDep
+from services.loyalty.api.deps import READ, AdminDep
 from services.loyalty.api.shapes import hold_public
 from services.loyalty.handlers import queries
 from services.loyalty.handlers.holds import settle_hold
 from services.loyalty.schemas import HoldPage, HoldPublic, HoldStatus
+from shared.app import RuntimeDep
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 HoldId = Annotated[str, Path(min_length=1, max_length=40)]

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services.loyalty.api.deps import READ, AdminDep, RuntimeDep
+from services.loyalty.api.deps import READ, AdminDep
 from services.loyalty.api.shapes import rules_public
 from services.loyalty.handlers.rules import publish_rule_version
 from services.loyalty.rule_store import rule_version, rule_version_in_force
 from services.loyalty.schemas import RulesPublic, RulesUpdate
+from shared.app import RuntimeDep
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.ticketing.api.deps import READ, WRITE, RuntimeDep
+from services.ticketing.api.deps import READ, WRITE
 from services.ticketing.api.shapes import agent_public
 from services.ticketing.handlers import agents as handlers
 from services.ticketing.schemas import AgentCreate, AgentPublic, AgentUpdate
+from shared.app import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["agents"])
 

@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 from pydantic import AwareDatetime
 
-from services.ticketing.api.deps import READ, AdminDep, RuntimeDep
+from services.ticketing.api.deps import READ, AdminDep
 from services.ticketing.api.shapes import policy_public, tier_public
 from services.ticketing.errors import InvalidInput
 from services.ticketing.handlers import policy as handlers
 from services.ticketing.handlers import reports
 from services.ticketing.schemas import CustomerTierPublic, ReturnReasonReport, SlaPolicyPublic
+from shared.app import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["policy and reports"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body
 
-from services.ticketing.api.deps import READ, WRITE, Limit, Offset, RuntimeDep, next_offset
+from services.ticketing.api.deps import READ, WRITE, Limit, Offset, next_offset
 from services.ticketing.api.shapes import response_public, ticket_public
 from services.ticketing.handlers import tickets as handlers
 from services.ticketing.schemas import (
@@ -19,6 +19,7 @@ from services.ticketing.schemas import (
     TicketPublic,
     TicketResolve,
 )
+from shared.app import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 
