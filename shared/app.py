@@ -87,6 +87,7 @@ class ServiceRuntime:
                 group_id=settings.consumer_group,
                 client_id=client_id,
                 batch_size=settings.consumer_batch_size,
+                transaction_size=settings.consumer_transaction_size,
                 max_attempts=settings.consumer_max_attempts,
                 backoff_s=settings.consumer_retry_backoff_ms / 1000,
                 backoff_max_s=settings.consumer_retry_backoff_max_ms / 1000,

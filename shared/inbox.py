@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.envelope import CloudEvent
@@ -14,17 +15,14 @@ from shared.tables import inbox
 async def claim(session: AsyncSession, event: CloudEvent, *, now: datetime) -> bool:
     """Record the event as handled in the current transaction; False if it already was.
 
-    Two deliveries racing past the check both insert; the primary key makes the second
-    transaction fail, and its retry then finds the row and reports a duplicate.
+    One statement: the primary key decides, so two deliveries racing each other cannot both
+    claim the event (the second waits for the first transaction and then inserts nothing).
     """
-    seen = await session.scalar(
-        select(inbox.c.event_id).where(inbox.c.source == event.source, inbox.c.event_id == event.id)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement: Any = (
+        dialect.insert(inbox)
+        .values(source=event.source, event_id=event.id, event_type=event.type, processed_at=now)
+        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
     )
-    if seen is not None:
-        return False
-    await session.execute(
-        insert(inbox).values(
-            source=event.source, event_id=event.id, event_type=event.type, processed_at=now
-        )
-    )
-    return True
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
     )
     kafka_heartbeat_interval_ms: int = 3_000
     consumer_batch_size: int = 200
+    consumer_transaction_size: int = Field(
+        default=20,
+        description="Events of one partition applied per database transaction (1 = each alone).",
+    )
     consumer_max_attempts: int = 5
     consumer_retry_backoff_ms: int = 100
     consumer_retry_backoff_max_ms: int = 5_000

@@ -40,6 +40,7 @@ class ConsumerConfig:
         group_id: str,
         client_id: str,
         batch_size: int = 200,
+        transaction_size: int = 20,
         max_attempts: int = 5,
         backoff_s: float = 0.1,
         backoff_max_s: float = 5.0,
@@ -51,6 +52,7 @@ class ConsumerConfig:
         self.group_id = group_id
         self.client_id = client_id
         self.batch_size = batch_size
+        self.transaction_size = max(1, transaction_size)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
@@ -60,7 +62,11 @@ class ConsumerConfig:
 
 
 class _ShutdownDuringRetry(Exception):
-    """The process is stopping while an event waits on an outage: leave it uncommitted."""
+    """The process is stopping while an event waits on an outage: leave it uncommitted.
+
+    ``next_offset`` is the first record of the partition not done, when it is known."""
+
+    next_offset: int | None = None
 
 
 class ConsumerRunner:
@@ -147,12 +153,17 @@ class ConsumerRunner:
         records: list[ConsumerRecord[Any, Any]],
     ) -> None:
         next_offset: int | None = None
-        for record in records:
+        size = self._config.transaction_size
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
             try:
-                await self._handle_record(record)
-            except _ShutdownDuringRetry:
+                await self._handle_chunk(chunk)
+            except _ShutdownDuringRetry as stopped:
+                next_offset = (
+                    stopped.next_offset if stopped.next_offset is not None else next_offset
+                )
                 break
-            next_offset = record.offset + 1
+            next_offset = chunk[-1].offset + 1
         if next_offset is None:
             return
         try:
@@ -161,23 +172,55 @@ class ConsumerRunner:
             # The partition moved to another member; it will redeliver and the inbox dedupes.
             log.warning("offset commit refused", extra={"topic": tp.topic, "error": repr(exc)})
 
-    async def _handle_record(self, record: ConsumerRecord[Any, Any]) -> None:
+    async def _handle_chunk(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        """Apply a run of one partition's records in one transaction when all of them succeed.
+
+        If any handler fails, nothing of the run was committed; it is then redone one event per
+        transaction, where the retry and dead-letter rules apply to the event that fails.
+        """
         started = time.perf_counter()
-        topic = record.topic
+        decoded: list[tuple[ConsumerRecord[Any, Any], TypedEvent[Any]]] = []
+        for record in records:
+            event = await self._decode_or_dead_letter(record)
+            if event is not None:
+                decoded.append((record, event))
+        if not decoded:
+            return
+        try:
+            outcomes = await self._apply([event for _, event in decoded])
+        except Exception:
+            for record, event in decoded:
+                try:
+                    await self._handle_event(record, event, started)
+                except _ShutdownDuringRetry as stopped:
+                    stopped.next_offset = record.offset
+                    raise
+            return
+        for (record, _event), outcome in zip(decoded, outcomes, strict=True):
+            self._observe(record.topic, outcome, started)
+
+    async def _decode_or_dead_letter(
+        self, record: ConsumerRecord[Any, Any]
+    ) -> TypedEvent[Any] | None:
         try:
             event = decode_message(record.value, record.headers)
-            if event.type != topic:
-                raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {topic!r}")
+            if event.type != record.topic:
+                raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {record.topic!r}")
         except EventDecodeError as exc:
             await self._dead_letter(record, exc.reason, exc.detail)
-            return
-        handler = self._handlers[topic]
+            return None
+        return event
+
+    async def _handle_event(
+        self, record: ConsumerRecord[Any, Any], event: TypedEvent[Any], started: float
+    ) -> None:
+        topic = record.topic
         attempt = 0
         delay = self._config.backoff_s
         while True:
             attempt += 1
             try:
-                outcome = await self._apply(handler, event)
+                [outcome] = await self._apply([event])
             except EventRejected as exc:
                 await self._dead_letter(record, exc.reason, exc.detail)
                 return
@@ -197,19 +240,28 @@ class ConsumerRunner:
                 await self._pause(delay)
                 delay = min(delay * 2, self._config.backoff_max_s)
                 continue
-            self._metrics.events_consumed.labels(topic=topic, outcome=outcome).inc()
-            self._metrics.event_handling.labels(topic=topic).observe(time.perf_counter() - started)
+            self._observe(topic, outcome, started)
             return
 
-    async def _apply(self, handler: EventHandler, event: TypedEvent[Any]) -> str:
+    def _observe(self, topic: str, outcome: str, started: float) -> None:
+        self._metrics.events_consumed.labels(topic=topic, outcome=outcome).inc()
+        self._metrics.event_handling.labels(topic=topic).observe(time.perf_counter() - started)
+
+    async def _apply(self, events: list[TypedEvent[Any]]) -> list[str]:
+        """Inbox claim and handler for each event, all in one transaction; their outcomes."""
+        outcomes: list[str] = []
         async with self._sessions() as session:
             async with session.begin():
-                if not await inbox.claim(session, event.envelope, now=self._clock.now()):
-                    return "duplicate"
-                await handler(session, event)
+                now = self._clock.now()
+                for event in events:
+                    if await inbox.claim(session, event.envelope, now=now):
+                        await self._handlers[event.type](session, event)
+                        outcomes.append("handled")
+                    else:
+                        outcomes.append("duplicate")
             if session.info.get("outbox_written"):
                 self._on_outbox_written()
-        return "handled"
+        return outcomes
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, detail: str
