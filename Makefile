@@ -21,6 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared services
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -32,7 +33,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services/*/rules.py services/*/domain
+	$(BIN)/mypy shared services
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
