@@ -126,6 +126,21 @@ async def test_a_complaint_silences_marketing_and_reprioritises_open_tickets(
         )
         assert any(m["reason"] == "silenced" for m in messages.json()["items"])
 
+        async with platform.client("profile") as profile:
+            # The customer 360 learns all of it from events.
+            view = await eventually(
+                lambda: profile.get(f"/v1/customers/{customer_id}"),
+                lambda r: (
+                    r.status_code == 200
+                    and r.json()["open_tickets"] == 2
+                    and r.json()["silence"]["silenced"]
+                ),
+                timeout=5,
+            )
+            assert at(view.json()["silence"]["until"]) == complained_at + timedelta(days=30)
+            assert view.json()["tier"] == (None if tier == "bronze" else tier)
+            assert "logistics_sensitive" in view.json()["tags"]
+
         queue = (await ticketing.get("/v1/queue", params={"limit": 200})).json()["items"]
         order = [t["id"] for t in queue]
         assert order.index(inquiry["id"]) < order.index(older_bronze["id"])
