@@ -1,4 +1,4 @@
-"""The five services as real processes on one embedded broker, shared by a test module."""
+"""The five services as real processes on one embedded broker, shared by the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Platform:
         return httpx.AsyncClient(base_url=self.processes[name].url, headers=AUTH, timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     directory: Path = tmp_path_factory.mktemp("platform")
     with EmbeddedBroker(log_path=directory / "broker.log") as broker:
