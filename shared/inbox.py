@@ -24,5 +24,8 @@ async def claim(session: AsyncSession, event: CloudEvent, *, now: datetime) -> b
         .values(source=event.source, event_id=event.id, event_type=event.type, processed_at=now)
         .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
     )
-    result = await session.execute(statement)
+    # The inbox row depends on nothing pending in the session: flushing the previous event's
+    # changes here would write a shared transaction's rows one event at a time.
+    with session.no_autoflush:
+        result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loyalty.domain import DEFAULT_RULES, LoyaltyRules
 from services.loyalty.models import RuleVersion
+from services.loyalty.transaction_memo import transaction_memo
 from shared.errors import Conflict
 
 
@@ -30,7 +31,12 @@ async def rule_version_in_force(session: AsyncSession) -> RuleVersion:
 
 
 async def rules_in_force(session: AsyncSession) -> LoyaltyRules:
-    return LoyaltyRules.from_dict((await rule_version_in_force(session)).document)
+    """The rules in force, read once per transaction: every event of a run the consumer
+    applies in one transaction is handled under the same rules."""
+    memo = await transaction_memo(session)
+    if memo.rules is None:
+        memo.rules = LoyaltyRules.from_dict((await rule_version_in_force(session)).document)
+    return memo.rules
 
 
 def initial_rule_version(now: datetime, rules: LoyaltyRules = DEFAULT_RULES) -> RuleVersion:
@@ -70,6 +76,7 @@ async def publish_rules(
         await session.flush()
     except IntegrityError as exc:  # another admin published the same version first
         raise _version_conflict(next_version, asked) from exc
+    (await transaction_memo(session)).rules = None  # read the new version when next asked
     return row
 
 

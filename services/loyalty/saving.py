@@ -1,5 +1,9 @@
 """Saving what an operation changed: the new ledger entries, appended, and every derived row
-brought in step with the account, in the caller's transaction."""
+brought in step with the account, in the caller's transaction.
+
+Nothing is flushed here: the rows in hand are the state, and the transaction's flush at commit
+writes the changes of every operation in it together (`transaction_memo`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from services.loyalty.ledger_rows import entry_rows, hold_outcome
 from services.loyalty.store import LoadedAccount, new_public_id
 
 
-async def save_account(
+def save_account(
     session: AsyncSession,
     loaded: LoadedAccount,
     entries: Sequence[LedgerEntry],
@@ -26,7 +30,7 @@ async def save_account(
     """Append `entries` and bring the derived rows in step with the account; returns the
     new ledger rows (with running balance and public hold ids) for the outbox."""
     _save_holds(session, loaded, entries, now, resolved_by)
-    hold_ids = {key: hold.id for key, hold in loaded.holds.items()}
+    hold_ids = {key: hold.id for key, hold in loaded.rows.holds.items()}
     rows = entry_rows(entries, loaded.row.balance, loaded.row.held, hold_ids, now)
     session.add_all(rows)
     _save_lots(session, loaded)
@@ -37,13 +41,13 @@ async def save_account(
     row.tier, row.orders_placed = str(account.tier), account.orders_placed
     row.birthday, row.referrer_id = account.birthday, account.referrer_id
     row.updated_at = now
-    await session.flush()
     return rows
 
 
 def _save_lots(session: AsyncSession, loaded: LoadedAccount) -> None:
+    lot_rows = loaded.rows.lots
     for lot in loaded.account.lots:
-        lot_row = loaded.lots.get(lot.lot_id)
+        lot_row = lot_rows.get(lot.lot_id)
         if lot_row is None:
             lot_row = models.Lot(
                 customer_id=loaded.customer_id,
@@ -53,21 +57,21 @@ def _save_lots(session: AsyncSession, loaded: LoadedAccount) -> None:
                 expires_at=lot.expires_at,
             )
             session.add(lot_row)
-            loaded.lots[lot.lot_id] = lot_row
+            lot_rows[lot.lot_id] = lot_row
         lot_row.remaining = lot.remaining
 
 
 def _save_claims_and_days(session: AsyncSession, loaded: LoadedAccount, now: datetime) -> None:
-    account, customer_id = loaded.account, loaded.customer_id
-    for key in sorted(account.claimed_keys - loaded.claimed_keys):
+    account, rows, customer_id = loaded.account, loaded.rows, loaded.customer_id
+    for key in sorted(account.claimed_keys - rows.claimed_keys):
         session.add(models.ClaimedReward(customer_id=customer_id, reward_key=key, claimed_at=now))
-    loaded.claimed_keys |= account.claimed_keys
+        rows.reward_keys[key] = True
     for day, points in account.earned_by_day.items():
-        day_row = loaded.days.get(day)
+        day_row = rows.days.get(day)
         if day_row is None and points:
             day_row = models.DailyEarning(customer_id=customer_id, business_day=day, points=0)
             session.add(day_row)
-            loaded.days[day] = day_row
+            rows.days[day] = day_row
         if day_row is not None:
             day_row.points = points
 
@@ -79,8 +83,8 @@ def _save_holds(
     now: datetime,
     resolved_by: str | None,
 ) -> None:
-    holds = loaded.account.holds
-    for key, hold_row in loaded.holds.items():
+    holds, hold_rows = loaded.account.holds, loaded.rows.holds
+    for key, hold_row in hold_rows.items():
         if hold_row.status != "pending":
             continue
         if key in holds:
@@ -90,7 +94,7 @@ def _save_holds(
         hold_row.status, hold_row.points = status, points_left
         hold_row.resolved_at, hold_row.resolved_by = now, resolved_by
     for key, hold in holds.items():
-        if key in loaded.holds:
+        if key in hold_rows:
             continue
         hold_row = models.Hold(
             id=new_public_id("hold"),
@@ -106,20 +110,21 @@ def _save_holds(
             status="pending",
         )
         session.add(hold_row)
-        loaded.holds[key] = hold_row
+        hold_rows[key] = hold_row
 
 
 def _save_orders(session: AsyncSession, loaded: LoadedAccount, now: datetime) -> None:
-    customer_id = loaded.customer_id
+    rows, customer_id = loaded.rows, loaded.customer_id
     for order_id, record in loaded.account.orders.items():
-        order_row = loaded.orders.get(order_id)
+        order_row = rows.orders.get(order_id)
         if order_row is None:
             order_row = models.Order(customer_id=customer_id, order_id=order_id)
             session.add(order_row)
-            loaded.orders[order_id] = order_row
+            rows.orders[order_id] = order_row
         update_order_row(order_row, record)
-        known = loaded.refund_sources.setdefault(order_id, set())
-        for source_id in sorted(record.refund_source_ids - known):
+        # Only an order the operation named can have new refunds, and its refunds are in hand.
+        new_sources = record.refund_source_ids - rows.refund_sources.get(order_id, set())
+        for source_id in sorted(new_sources):
             session.add(
                 models.OrderRefund(
                     customer_id=customer_id,
@@ -128,4 +133,5 @@ def _save_orders(session: AsyncSession, loaded: LoadedAccount, now: datetime) ->
                     recorded_at=now,
                 )
             )
-            known.add(source_id)
+        if new_sources:
+            rows.refund_sources[order_id] |= new_sources

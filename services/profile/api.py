@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from services.profile import commands, queries
+from services.profile.listing import CustomerRow
 from services.profile.models import Customer
 from services.profile.profiling import Profiler
 from services.profile.queries import Customer360
@@ -20,7 +21,6 @@ from services.profile.schemas import (
     SilencePublic,
     TagPublic,
 )
-from services.profile.store import CustomerRow
 from services.profile.tagging import rule_to_data
 from shared.app import ServiceRuntime
 from shared.auth import require

@@ -106,7 +106,9 @@ async def on_ticket_opened(
 ) -> None:
     data = event.data
     ticket = f.TicketFact(data.ticket_id, event.time, data.kind, data.category)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
+    customer = await store.customer_for_event(
+        session, data.customer_id, event.time, ticket_id=data.ticket_id
+    )
     opened = await store.mark_ticket_opened(session, data.customer_id, data.ticket_id, event.time)
     customer.open_tickets = (customer.open_tickets or 0) + opened
     await profiler.record(session, customer, event.time, partial(f.with_ticket, ticket=ticket))
@@ -117,7 +119,9 @@ async def on_ticket_resolved(
 ) -> None:
     data = event.data
     resolution = f.ResolutionFact(data.ticket_id, event.time, data.csat)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
+    customer = await store.customer_for_event(
+        session, data.customer_id, event.time, ticket_id=data.ticket_id
+    )
     closed = await store.mark_ticket_resolved(session, data.customer_id, data.ticket_id, event.time)
     customer.open_tickets = max(0, (customer.open_tickets or 0) + closed)
     update = partial(f.with_resolution, resolution=resolution)

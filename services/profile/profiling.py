@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import cached_property
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +41,11 @@ class Profiler:
     timezone: tzinfo
     source: str
 
+    @cached_property
+    def windows_by_source(self) -> dict[str, frozenset[int]]:
+        """The catalogue's windows per kind of fact, worked out once: the catalogue is fixed."""
+        return self.catalogue.windows_by_source()
+
     def moment(self, customer: Customer, at: datetime) -> datetime:
         """The business moment to evaluate at: ``at``, but never before the last evaluation."""
         last = customer.tags_as_of
@@ -62,7 +68,7 @@ class Profiler:
     def assess(self, inputs: ProfileInputs) -> Assessment:
         """Which tags hold, and when time alone could next change that. Pure."""
         tags = evaluate(self.catalogue, lambda name, days: feature_value(inputs, name, days))
-        return Assessment(tags, next_change(inputs, self.catalogue.windows_by_source()))
+        return Assessment(tags, next_change(inputs, self.windows_by_source))
 
     async def record(
         self,
@@ -90,7 +96,7 @@ class Profiler:
         assessment = self.assess(self.inputs(customer, facts, now))
         customer.tags_as_of = now
         customer.tags_review_at = assessment.review_at
-        current = await store.tags_of(session, customer.customer_id)
+        current = await store.tag_names(session, customer.customer_id)
         change = tag_change(current, assessment.tags)
         if change is None:
             return None

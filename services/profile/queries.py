@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profile import store
+from services.profile import listing, store
 from services.profile.models import Customer
 from services.profile.profiling import Profiler
 from services.profile.summary import Activity, activity
@@ -48,10 +48,10 @@ async def customer_360(
 
 async def customers(
     session: AsyncSession, *, tag: str | None, after: str | None, limit: int
-) -> store.CustomerPage:
-    return await store.customers_page(session, tag=tag, after=after, limit=limit)
+) -> listing.CustomerPage:
+    return await listing.customers_page(session, tag=tag, after=after, limit=limit)
 
 
 async def tag_sizes(session: AsyncSession, catalogue: TagCatalogue) -> list[TagSize]:
-    counts = await store.member_counts(session)
+    counts = await listing.member_counts(session)
     return [TagSize(tag, counts.get(tag.name, 0)) for tag in catalogue.tags]

@@ -20,7 +20,7 @@ async def sweep_due_customers(
     change a tag."""
     due = await store.due_for_review(session, now, batch_size)
     for customer_id in due:
-        customer = await store.find_customer(session, customer_id, lock=True)
+        customer = await store.lock_customer(session, customer_id)
         if customer is not None:
             await profiler.record(session, customer, now)
     return len(due)

@@ -29,10 +29,13 @@ async def commit_changes(
     resolved_by: str | None = None,
 ) -> list[LedgerEntryRow]:
     """Persist the account after an operation and write the events it gives rise to."""
-    rows = await save_account(session, loaded, entries, now=now, resolved_by=resolved_by)
-    await announce_entries(session, rows, rules, now)
-    if tier_change is not None:
-        await announce_tier_change(session, loaded.customer_id, tier_change, now)
+    rows = save_account(session, loaded, entries, now=now, resolved_by=resolved_by)
+    # The outbox rows need nothing of the saved ones from the database: leave those to the
+    # transaction's next flush (`transaction_memo`).
+    with session.no_autoflush:
+        await announce_entries(session, rows, rules, now)
+        if tier_change is not None:
+            await announce_tier_change(session, loaded.customer_id, tier_change, now)
     return rows
 
 

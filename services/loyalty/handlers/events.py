@@ -23,6 +23,7 @@ from services.loyalty.domain import (
 from services.loyalty.domain.referral import REFEREE_REWARD_KEY, referrer_reward_key
 from services.loyalty.domain.tasks import task_reward_keys
 from services.loyalty.handlers.common import commit_changes, rejected_by_rules
+from services.loyalty.models import Account
 from services.loyalty.rule_store import rules_in_force
 from services.loyalty.store import LoadedAccount, load_account, open_account_row
 from shared.clock import Clock, SystemClock
@@ -75,13 +76,14 @@ async def on_order_placed(
 ) -> None:
     data = event.data
     rules = await rules_in_force(session)
+    row = await open_account_row(session, data.customer_id, event.time, rules)
     loaded = await _open_account(
         session,
         data.customer_id,
         event.time,
         rules,
         order_ids=[data.order_id],
-        reward_keys=[REFEREE_REWARD_KEY],
+        reward_keys=_referee_reward_keys(row),
     )
     origin = Origin(event.envelope.id, event.time, rules)
     with rejected_by_rules():
@@ -94,6 +96,12 @@ async def on_order_placed(
     )
     if outcome.referral_award is not None:
         await _credit_referrer(session, outcome.referral_award, origin, now)
+
+
+def _referee_reward_keys(row: Account) -> list[str]:
+    """The referee's bonus is only ever due on a referred customer's first order: only then
+    is it worth looking up whether it was given."""
+    return [REFEREE_REWARD_KEY] if row.referrer_id and row.orders_placed == 0 else []
 
 
 async def _credit_referrer(

@@ -106,7 +106,7 @@ async def _step(db: Sessions, rng: random.Random, mirror: Mirror, now: datetime)
         async with db() as session, session.begin():
             loaded = await load_account(session, customer_id, at=now, rules=RULES, lock=False)
             assert loaded is not None
-            hold_id = loaded.holds[hold_key].id
+            hold_id = loaded.rows.holds[hold_key].id
             await settle_hold(session, hold_id, release=release, now=now, admin="test")
         settle = account.release_hold if release else account.cancel_hold
         settle(hold_key, mirror.origin(now))
