@@ -8,6 +8,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
@@ -30,7 +31,9 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 NextHandler = Callable[[Request], Awaitable[Response]]
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 TaskBody = Callable[[AsyncSession, datetime], Awaitable[None]]
+JobBody = Callable[[UnitOfWork, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,19 @@ class PeriodicTask:
     run: TaskBody
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Scheduled work that opens its own short transactions, as a function of (unit of work,
+    now): for work that waits on the outside world and must hold no lock meanwhile."""
+
+    name: str
+    interval_s: float
+    run: JobBody
+
+
+Scheduled = PeriodicTask | PeriodicJob
+
+
 @dataclass
 class ServiceSpec:
     settings: ServiceSettings
@@ -49,8 +65,10 @@ class ServiceSpec:
     description: str
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
-    tasks: Sequence[PeriodicTask] = ()
+    tasks: Sequence[Scheduled] = ()
     clock: Clock = field(default_factory=SystemClock)
+    metrics: ServiceMetrics | None = None
+    """The service's metrics, when it adds collectors of its own to the registry."""
 
 
 class ServiceRuntime:
@@ -115,7 +133,10 @@ class ServiceRuntime:
             if session.info.get("outbox_written"):
                 self.relay.notify()
 
-    async def run_task_once(self, task: PeriodicTask) -> None:
+    async def run_task_once(self, task: Scheduled) -> None:
+        if isinstance(task, PeriodicJob):
+            await task.run(self.transaction, self.clock.now())
+            return
         async with self.transaction() as session:
             await task.run(session, self.clock.now())
 
@@ -128,7 +149,7 @@ class ServiceRuntime:
             for task in self._tasks:
                 spawn(asyncio.create_task(self._every(task), name=f"task-{task.name}"))
 
-    async def _every(self, task: PeriodicTask) -> None:
+    async def _every(self, task: Scheduled) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=task.interval_s)
@@ -199,7 +220,7 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
-    metrics = ServiceMetrics(settings.service_name)
+    metrics = spec.metrics or ServiceMetrics(settings.service_name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,23 +9,20 @@ and the settlement only delays the message: it becomes due again when the lease 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engagement import pipeline
 from services.engagement.adapters import Delivery, DeliveryFailed
 from services.engagement.context import Engagement
 from services.engagement.models import Message
 from services.engagement.rules import Channel, Outcome, OutgoingMessage, Purpose
-from shared.app import PeriodicTask
+from shared.app import PeriodicJob, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 Claimed = tuple[str, Delivery | None]
 
 
@@ -137,24 +134,10 @@ async def deliver_due(transaction: UnitOfWork, ctx: Engagement) -> int:
     return len(claimed)
 
 
-def sibling_transactions(outer: AsyncSession) -> UnitOfWork:
-    """Short transactions on the engine of `outer`, which stays unused (so holds no lock
-    while an adapter talks to its gateway); outbox writes still wake the relay after it."""
-    sessions = async_sessionmaker(outer.bind, expire_on_commit=False)
+def delivery_task(ctx: Engagement) -> PeriodicJob:
+    """Its own short transactions: none is open while an adapter talks to its gateway."""
 
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session:
-            async with session.begin():
-                yield session
-            if session.info.get("outbox_written"):
-                outer.info["outbox_written"] = True
+    async def run(transaction: UnitOfWork, _now: datetime) -> None:
+        await deliver_due(transaction, ctx)
 
-    return transaction
-
-
-def delivery_task(ctx: Engagement) -> PeriodicTask:
-    async def run(session: AsyncSession, _now: datetime) -> None:
-        await deliver_due(sibling_transactions(session), ctx)
-
-    return PeriodicTask("deliver_messages", ctx.settings.delivery_interval_s, run)
+    return PeriodicJob("deliver_messages", ctx.settings.delivery_interval_s, run)

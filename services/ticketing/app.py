@@ -11,12 +11,14 @@ from services.ticketing.settings import TicketingSettings
 from services.ticketing.tasks import breach_scan_task, sla_breach_counter
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock, SystemClock
+from shared.metrics import ServiceMetrics
 
 
 def create_app(settings: TicketingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or TicketingSettings()
     clock = clock or SystemClock()
-    breaches = sla_breach_counter()
+    metrics = ServiceMetrics(settings.service_name)
+    breaches = sla_breach_counter(metrics.registry)
     breach_scan = breach_scan_task(
         source=settings.event_source,
         interval_s=settings.breach_scan_interval_s,
@@ -35,10 +37,9 @@ def create_app(settings: TicketingSettings | None = None, clock: Clock | None = 
             handlers=event_handlers(source=settings.event_source, clock=clock),
             tasks=[breach_scan],
             clock=clock,
+            metrics=metrics,
         )
     )
-    # The kit builds the service's registry inside create_service_app; ours joins it there.
-    app.state.metrics.registry.register(breaches)
     app.state.breach_scan = breach_scan
     install_invalid_input_handler(app)
     return app

@@ -6,7 +6,7 @@ from collections import Counter as Tally
 from collections.abc import Callable
 from datetime import datetime
 
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -20,13 +20,12 @@ from shared.app import PeriodicTask
 BREACH_SCAN = "sla-breach-scan"
 
 
-def sla_breach_counter() -> Counter:
-    """Unregistered; the app registers it on the service's own registry."""
+def sla_breach_counter(registry: CollectorRegistry) -> Counter:
     counter = Counter(
         "loopcrm_sla_breaches_total",
         "First-response SLAs missed, by the customer's tier when the ticket was prioritised.",
         ["tier"],
-        registry=None,
+        registry=registry,
     )
     for tier in Tier:
         counter.labels(tier=str(tier))

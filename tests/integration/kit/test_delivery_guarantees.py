@@ -37,6 +37,17 @@ async def metric_value(client, name: str, **labels: str) -> float:
     return 0.0
 
 
+async def lag_samples(client, topic: str) -> dict[str, float]:
+    text = (await client.get("/metrics")).text
+    return {
+        sample.labels["partition"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "loopcrm_consumer_lag"
+        for sample in family.samples
+        if sample.labels.get("topic") == topic
+    }
+
+
 async def open_tickets(client, customer_id: str) -> int:
     response = await client.get(f"/v1/customers/{customer_id}")
     return response.json()["open_tickets"] if response.status_code == 200 else -1
@@ -64,6 +75,11 @@ async def test_the_same_event_delivered_twice_has_one_effect(broker, service):
             outcome="handled",
         )
         assert handled == 1
+        # Lag is measured per assigned partition once the batch is handled: nothing left.
+        lag = await eventually(
+            lambda: lag_samples(profile.client, "ticket.opened"), lambda found: len(found) == 3
+        )
+        assert set(lag.values()) == {0.0}
 
 
 async def test_a_poison_message_is_dead_lettered_and_the_next_good_one_handled(broker, service):
