@@ -7,11 +7,11 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -22,40 +22,30 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_session_factory, ping
 from shared.errors import install_error_handlers
 from shared.logging import configure_logging
-from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventHandler
+from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventApplier
 from shared.messaging.publisher import Publisher
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.subscriptions import Subscriptions
+from shared.transaction import Transaction, TransactionFactory
 
 log = logging.getLogger(__name__)
 
-NextHandler = Callable[[Request], Awaitable[Response]]
-UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-TaskBody = Callable[[AsyncSession, datetime], Awaitable[None]]
-JobBody = Callable[[UnitOfWork, datetime], Awaitable[None]]
+TransactionOpener = Callable[[], AbstractAsyncContextManager[Transaction]]
+TaskBody = Callable[[TransactionOpener, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class PeriodicTask:
-    """Work a service does on a schedule, as a function of (session, now) in one transaction."""
+    """Work a service does on a schedule: ``run(begin, now)``, where ``async with begin() as
+    tx`` opens a transaction at business time ``now``. Work that finishes in one transaction
+    opens one; a sweep opens one per set until nothing is due; work that waits on the
+    outside world opens short ones around the wait, so it holds no lock meanwhile."""
 
     name: str
     interval_s: float
     run: TaskBody
-
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    """Scheduled work that opens its own short transactions, as a function of (unit of work,
-    now): for work that waits on the outside world and must hold no lock meanwhile."""
-
-    name: str
-    interval_s: float
-    run: JobBody
-
-
-Scheduled = PeriodicTask | PeriodicJob
 
 
 @dataclass
@@ -64,15 +54,17 @@ class ServiceSpec:
     title: str
     description: str
     routers: Sequence[APIRouter] = ()
-    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
-    tasks: Sequence[Scheduled] = ()
+    subscriptions: Subscriptions[Any] | None = None
+    context: Any = None
+    """What the service's handlers and routes receive (its ``context.py``)."""
+    tasks: Sequence[PeriodicTask] = ()
     clock: Clock = field(default_factory=SystemClock)
     metrics: ServiceMetrics | None = None
     """The service's metrics, when it adds collectors of its own to the registry."""
 
 
 class ServiceRuntime:
-    """What a running service holds; routes reach it as ``request.app.state.runtime``."""
+    """What a running service holds; routes receive it as ``runtime: RuntimeDep``."""
 
     def __init__(self, spec: ServiceSpec, engine: AsyncEngine, metrics: ServiceMetrics) -> None:
         settings = spec.settings
@@ -81,6 +73,8 @@ class ServiceRuntime:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(engine)
         self.metrics = metrics
+        self.context = spec.context
+        subscriptions = spec.subscriptions
         client_id = f"loopcrm-{settings.service_name}"
         self.publisher = Publisher(
             settings.kafka_bootstrap, idempotence=settings.kafka_idempotence, client_id=client_id
@@ -99,46 +93,37 @@ class ServiceRuntime:
             idempotence=settings.kafka_idempotence,
             client_id=f"{client_id}-dlq",
         )
+        self.transactions = TransactionFactory(
+            self.sessions,
+            source=settings.event_source,
+            publishes=subscriptions.publishes if subscriptions else frozenset(),
+            on_outbox_written=self.relay.notify,
+        )
+        self.applier = EventApplier(
+            subscriptions.bind(spec.context) if subscriptions else {},
+            self.transactions,
+            self.clock,
+            autoflush=subscriptions.autoflush if subscriptions else True,
+        )
         self.consumer = ConsumerRunner(
-            ConsumerConfig(
-                bootstrap=settings.kafka_bootstrap,
-                group_id=settings.consumer_group,
-                client_id=client_id,
-                batch_size=settings.consumer_batch_size,
-                transaction_size=settings.consumer_transaction_size,
-                max_attempts=settings.consumer_max_attempts,
-                backoff_s=settings.consumer_retry_backoff_ms / 1000,
-                backoff_max_s=settings.consumer_retry_backoff_max_ms / 1000,
-                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-                session_timeout_ms=settings.kafka_session_timeout_ms,
-                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-            ),
-            handlers=spec.handlers,
-            sessions=self.sessions,
+            ConsumerConfig.from_settings(settings),
+            applier=self.applier,
             dead_letters=self.dead_letter_publisher,
             metrics=metrics,
             clock=self.clock,
-            on_outbox_written=self.relay.notify,
         )
         self._tasks = spec.tasks
         self._background: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success, roll back on error, wake the relay if needed."""
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
-            if session.info.get("outbox_written"):
-                self.relay.notify()
+    def transaction(self, now: datetime | None = None) -> AbstractAsyncContextManager[Transaction]:
+        """One unit of work at business time ``now`` (the clock's, by default): commit on
+        success, roll back on error, wake the relay if it published."""
+        return self.transactions.begin(now or self.clock.now())
 
-    async def run_task_once(self, task: Scheduled) -> None:
-        if isinstance(task, PeriodicJob):
-            await task.run(self.transaction, self.clock.now())
-            return
-        async with self.transaction() as session:
-            await task.run(session, self.clock.now())
+    async def run_task_once(self, task: PeriodicTask) -> None:
+        now = self.clock.now()
+        await task.run(lambda: self.transactions.begin(now), now)
 
     async def start(self) -> None:
         spawn = self._background.append
@@ -149,7 +134,7 @@ class ServiceRuntime:
             for task in self._tasks:
                 spawn(asyncio.create_task(self._every(task), name=f"task-{task.name}"))
 
-    async def _every(self, task: Scheduled) -> None:
+    async def _every(self, task: PeriodicTask) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=task.interval_s)
@@ -211,11 +196,29 @@ async def _broker_reachable(bootstrap: str) -> bool:
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime = request.app.state.runtime
+    if not isinstance(runtime, ServiceRuntime):
+        raise RuntimeError("the service is not running")
+    return runtime
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
 """A route parameter that receives the running service: ``runtime: RuntimeDep``."""
+
+Context = TypeVar("Context")
+
+
+def context_dependency(kind: type[Context]) -> Callable[[Request], Context]:
+    """A dependency handing routes the service's typed context; each service's ``context.py``
+    names it once: ``EngagementDep = Annotated[EngagementContext, Depends(...)]``."""
+
+    def dependency(request: Request) -> Context:
+        context = runtime_of(request).context
+        if not isinstance(context, kind):
+            raise RuntimeError(f"the service's context is not a {kind.__name__}")
+        return context
+
+    return dependency
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -225,8 +228,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
-        runtime = ServiceRuntime(spec, create_engine(settings.resolved_database_url()), metrics)
-        app.state.runtime = runtime
+        runtime = attach_runtime(app)
         await runtime.start()
         log.info("service started", extra={"port": settings.http_port})
         try:
@@ -241,6 +243,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
+    app.state.spec = spec
     app.state.keyring = KeyRing(settings.api_keys, settings.dev_api_key)
     app.state.metrics = metrics
     app.state.settings = settings
@@ -250,6 +253,16 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def attach_runtime(app: FastAPI) -> ServiceRuntime:
+    """Build the service's runtime (engine, relay, consumer; nothing started) and attach it."""
+    spec: ServiceSpec = app.state.spec
+    runtime = ServiceRuntime(
+        spec, create_engine(spec.settings.resolved_database_url()), app.state.metrics
+    )
+    app.state.runtime = runtime
+    return runtime
 
 
 def _install_http_metrics(app: FastAPI, metrics: ServiceMetrics) -> None:

@@ -7,6 +7,7 @@ test fails when the two differ, so the contract and the code cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Any
@@ -16,90 +17,39 @@ from pydantic.json_schema import models_json_schema
 
 from shared.events.catalogue import CATALOGUE
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.registry import SERVICES
+from shared.subscriptions import Subscriptions
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 STOREFRONT = "storefront"
-SERVICES = ("profile", "segmentation", "engagement", "ticketing", "loyalty")
 
-# DESIGN.md §1: who publishes each type (inbound types come from the storefront backends) ...
-PRODUCERS: dict[str, tuple[str, ...]] = {
-    "customer.registered": (STOREFRONT,),
-    "customer.updated": (STOREFRONT,),
-    "order.placed": (STOREFRONT,),
-    "order.refunded": (STOREFRONT,),
-    "product.viewed": (STOREFRONT,),
-    "review.posted": (STOREFRONT,),
-    "profile.tagged": ("profile",),
-    "customer.erased": ("profile",),
-    "segment.changed": ("segmentation",),
-    "churn_risk.detected": ("segmentation",),
-    "silence.started": ("engagement",),
-    "message.sent": ("engagement",),
-    "message.suppressed": ("engagement",),
-    "ticket.opened": ("ticketing",),
-    "complaint.opened": ("ticketing",),
-    "ticket.prioritized": ("ticketing",),
-    "ticket.resolved": ("ticketing",),
-    "sla.breached": ("ticketing",),
-    "points.earned": ("loyalty",),
-    "points.redeemed": ("loyalty",),
-    "points.expired": ("loyalty",),
-    "points.held": ("loyalty",),
-    "tier.changed": ("loyalty",),
-}
 
-# ... and which services consume it, by service as the table lists them, plus what §4 adds:
-# ticketing consumes its own complaint.opened to reprioritise the customer's open tickets and
-# book the follow-up callback, so a complaint from any source takes the same path.
-_CONSUMED_BY_SERVICE: dict[str, tuple[str, ...]] = {
-    "profile": (
-        "customer.registered",
-        "customer.updated",
-        "order.placed",
-        "order.refunded",
-        "product.viewed",
-        "review.posted",
-        "ticket.opened",
-        "complaint.opened",
-        "ticket.resolved",
-        "tier.changed",
-        "segment.changed",
-        "silence.started",
-    ),
-    "segmentation": (
-        "order.placed",
-        "order.refunded",
-        "profile.tagged",
-        "complaint.opened",
-        "customer.erased",
-    ),
-    "engagement": (
-        "complaint.opened",
-        "segment.changed",
-        "ticket.resolved",
-        "profile.tagged",
-        "customer.registered",
-        "customer.updated",
-        "customer.erased",
-    ),
-    "ticketing": ("tier.changed", "order.refunded", "customer.erased", "complaint.opened"),
-    "loyalty": (
-        "customer.registered",
-        "customer.updated",
-        "order.placed",
-        "order.refunded",
-        "review.posted",
-        "customer.erased",
-    ),
-}
+def _declared_subscriptions() -> dict[str, Subscriptions[Any]]:
+    """Each service's declared subscriptions, from the module the registry names."""
+    return {
+        entry.name: importlib.import_module(entry.handlers_module).subscriptions
+        for entry in SERVICES
+    }
 
-CONSUMERS: dict[str, tuple[str, ...]] = {
-    event_type: tuple(
-        service for service in SERVICES if event_type in _CONSUMED_BY_SERVICE[service]
-    )
-    for event_type in CATALOGUE
-}
+
+def producers() -> dict[str, tuple[str, ...]]:
+    """Who publishes each type: the services that declare it, else the storefront backends."""
+    declared = _declared_subscriptions()
+    return {
+        event_type: tuple(name for name, subs in declared.items() if event_type in subs.publishes)
+        or (STOREFRONT,)
+        for event_type in CATALOGUE
+    }
+
+
+def consumers() -> dict[str, tuple[str, ...]]:
+    """Which services consume each type, as their handlers declare."""
+    declared = _declared_subscriptions()
+    return {
+        event_type: tuple(name for name, subs in declared.items() if event_type in subs.consumes)
+        for event_type in CATALOGUE
+    }
 
 
 def build_asyncapi() -> dict[str, Any]:
@@ -108,12 +58,14 @@ def build_asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
+    published_by, consumed_by = producers(), consumers()
     for event_type, model in CATALOGUE.items():
-        channels[event_type] = _channel(event_type)
-        messages[event_type] = _message(event_type, model.__name__)
-        for service in PRODUCERS[event_type]:
+        by, to = published_by[event_type], consumed_by[event_type]
+        channels[event_type] = _channel(event_type, by, to)
+        messages[event_type] = _message(event_type, model.__name__, by, to)
+        for service in published_by[event_type]:
             operations[f"{service}.send.{event_type}"] = _operation("send", service, event_type)
-        for service in CONSUMERS[event_type]:
+        for service in consumed_by[event_type]:
             operations[f"{service}.receive.{event_type}"] = _operation(
                 "receive", service, event_type
             )
@@ -161,7 +113,7 @@ def _schemas() -> dict[str, Any]:
     return dict(sorted(definitions.items()))
 
 
-def _channel(event_type: str) -> dict[str, Any]:
+def _channel(event_type: str, by: tuple[str, ...], to: tuple[str, ...]) -> dict[str, Any]:
     return {
         "address": event_type,
         "title": event_type,
@@ -171,15 +123,17 @@ def _channel(event_type: str) -> dict[str, Any]:
         ),
         "messages": {event_type: {"$ref": f"#/components/messages/{event_type}"}},
         "bindings": {"kafka": {"topic": event_type, "bindingVersion": KAFKA_BINDING_VERSION}},
-        "x-producers": list(PRODUCERS[event_type]),
-        "x-consumers": list(CONSUMERS[event_type]),
+        "x-producers": list(by),
+        "x-consumers": list(to),
         "x-dead-letter-topic": f"{event_type}.dlq",
     }
 
 
-def _message(event_type: str, schema_name: str) -> dict[str, Any]:
-    producers = ", ".join(PRODUCERS[event_type])
-    consumers = ", ".join(CONSUMERS[event_type]) or "no loopcrm service yet"
+def _message(
+    event_type: str, schema_name: str, by: tuple[str, ...], to: tuple[str, ...]
+) -> dict[str, Any]:
+    producers = ", ".join(by)
+    consumers = ", ".join(to) or "no loopcrm service yet"
     return {
         "name": event_type,
         "title": schema_name,

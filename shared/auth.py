@@ -6,8 +6,9 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request, params
 
 from shared.errors import ApiError
 from shared.settings import ApiKeyConfig
@@ -66,3 +67,13 @@ def require(scope: str) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
+
+
+def scope_dependencies(service: str) -> tuple[params.Depends, params.Depends]:
+    """The read and write dependencies of a service's routes: ``READ, WRITE =
+    scope_dependencies("ticketing")``, then ``dependencies=[READ]`` on a router or route."""
+    return Depends(require(f"{service}:read")), Depends(require(f"{service}:write"))
+
+
+AdminDep = Annotated[Principal, Depends(require("admin"))]
+"""A route parameter admitting only an admin key (rulebook and policy changes)."""

@@ -35,6 +35,25 @@ class Conflict(ApiError):
         super().__init__(409, code, message, details=details or None)
 
 
+class InvalidInput(ApiError):
+    """A field the schema accepts but a rule refuses (an ``opened_at`` in the future, a cursor
+    this API never issued): the same 422 as a schema error, naming the field."""
+
+    def __init__(self, field: str, message: str, *, location: str = "body") -> None:
+        super().__init__(422, "invalid_request", f"Invalid input: {field}.")
+        self.fields = [{"field": field, "location": location, "message": message}]
+
+
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key sent again with a different request: 409 in every service."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+        )
+
+
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v}}}
 
@@ -42,8 +61,10 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        fields = exc.fields if isinstance(exc, InvalidInput) else None
         return JSONResponse(
-            _body(exc.code, exc.message, details=exc.details), status_code=exc.status
+            _body(exc.code, exc.message, details=exc.details, fields=fields),
+            status_code=exc.status,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,3 +30,34 @@ async def claim(session: AsyncSession, event: CloudEvent, *, now: datetime) -> b
     with session.no_autoflush:
         result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def claim_many(
+    session: AsyncSession, events: Sequence[CloudEvent], *, now: datetime
+) -> list[bool]:
+    """Claim a run of events in one statement; for each, whether this transaction claimed it.
+
+    An event seen before (or earlier in the same run) is not claimed again.
+    """
+    if not events:
+        return []
+    first_of: dict[tuple[str, str], int] = {}
+    for index, event in enumerate(events):
+        first_of.setdefault((event.source, event.id), index)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [
+        {"source": s, "event_id": i, "event_type": events[n].type, "processed_at": now}
+        for (s, i), n in first_of.items()
+    ]
+    statement: Any = (
+        dialect.insert(inbox)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
+        .returning(inbox.c.source, inbox.c.event_id)
+    )
+    with session.no_autoflush:
+        claimed = {(row.source, row.event_id) for row in await session.execute(statement)}
+    return [
+        first_of[key] == index and key in claimed
+        for index, key in enumerate((event.source, event.id) for event in events)
+    ]

@@ -20,17 +20,9 @@ from types import FrameType
 
 from shared.messaging.embedded_broker import EmbeddedBroker, free_port
 from shared.messaging.topics import ensure_topics
+from shared.registry import SERVICE_PORTS
 
 _PR_SET_PDEATHSIG = 1
-
-# The services and their default ports (DESIGN.md §3); override with LOOPCRM_<NAME>_PORT.
-SERVICE_PORTS: dict[str, int] = {
-    "profile": 8001,
-    "segmentation": 8002,
-    "engagement": 8003,
-    "ticketing": 8004,
-    "loyalty": 8005,
-}
 
 
 def die_with_parent() -> None:

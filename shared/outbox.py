@@ -1,8 +1,10 @@
 """Transactional outbox: events are written with the state change and relayed afterwards.
 
-``add_event`` runs inside the caller's transaction, so an event exists exactly when the change
-it describes does. ``OutboxRelay`` moves rows to the broker in sequence order (hence in order
-per customer) and deletes them once acknowledged; a broker outage only delays it.
+``OutboxWriter`` belongs to one transaction: ``publish`` keeps the event and ``flush`` writes
+every event of the transaction in one multi-row insert just before the commit, so an event
+exists exactly when the change it describes does. ``OutboxRelay`` moves rows to the broker in
+sequence order (hence in order per customer) and deletes them once acknowledged; a broker
+outage only delays it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
-from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, encode_event
+from shared.events.catalogue import CustomerEventData, event_type_of
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, encode_event, new_event
 from shared.messaging.publisher import OutgoingMessage, Publisher
 from shared.metrics import ServiceMetrics
 from shared.tables import outbox
@@ -28,18 +31,56 @@ log = logging.getLogger(__name__)
 _RELAY_LOCK_KEY = 0x6C6F6F70
 
 
-async def add_event(session: AsyncSession, event: CloudEvent, *, now: datetime) -> None:
-    value, _headers = encode_event(event)
-    await session.execute(
-        insert(outbox).values(
-            event_id=event.id,
-            topic=event.type,
-            key=event.subject,
-            payload=value.decode(),
-            created_at=now,
+class OutboxWriter:
+    """The events one transaction publishes: ``await tx.outbox.publish(SilenceStarted(...),
+    time=...)``. Type from the model, subject from ``customer_id``, source from the service."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        source: str,
+        now: datetime,
+        allowed: frozenset[str] | None = None,
+    ) -> None:
+        self._session = session
+        self._source = source
+        self._now = now
+        self._allowed = allowed
+        self._pending: list[dict[str, Any]] = []
+
+    async def publish(self, data: CustomerEventData, *, time: datetime) -> CloudEvent:
+        """Publish ``data`` at business time ``time`` with the transaction's commit."""
+        event_type = event_type_of(type(data))
+        if self._allowed is not None and event_type not in self._allowed:
+            raise ValueError(f"{self._source} does not declare that it publishes {event_type}")
+        event = new_event(
+            event_type, source=self._source, time=time, subject=data.customer_id, data=data
         )
-    )
-    session.info["outbox_written"] = True
+        value, _headers = encode_event(event)
+        self._pending.append(
+            {
+                "event_id": event.id,
+                "topic": event.type,
+                "key": event.subject,
+                "payload": value.decode(),
+                "created_at": self._now,
+            }
+        )
+        return event
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write what was published, in publication order; the transaction commits it."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        with self._session.no_autoflush:
+            await self._session.execute(insert(outbox), rows)
+        self._session.info["outbox_written"] = True
 
 
 class OutboxRelay:

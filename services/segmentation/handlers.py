@@ -1,130 +1,147 @@
 """Segmentation's event handlers: record the fact, then re-evaluate the customer's segment.
 
-Every handler runs in the consumer's transaction, after the inbox check. Facts are keyed by
+Every handler runs in the consumer's transaction, after the inbox claim. Facts are keyed by
 their own ids too (order id, ticket id), so the same order republished under a new event id
-still counts once.
+still counts once. Events about an erased customer from before the erasure are ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.segmentation.evaluation import Segmenter
-from services.segmentation.models import (
-    CustomerComplaint,
-    CustomerOrder,
-    Erasure,
-    SegmentMember,
-    to_fen,
-)
-from shared.clock import Clock
+from services.segmentation import repository
+from services.segmentation.context import SegmentationContext
+from services.segmentation.models import SegmentMember
+from services.segmentation.rules.churn import CHURN_REASON
+from services.segmentation.rules.facts import erased_by, tags_to_keep, takes_tag_snapshot
+from services.segmentation.rules.reevaluation import Reevaluation, reevaluate
 from shared.events.catalogue import (
+    ChurnRiskDetected,
     ComplaintOpened,
     CustomerErased,
     OrderPlaced,
     OrderRefunded,
     ProfileTagged,
+    SegmentChanged,
 )
 from shared.events.envelope import TypedEvent
-from shared.messaging.consumer import EventHandler
+from shared.subscriptions import Subscriptions
+from shared.transaction import Transaction
 
-Recorder = Callable[[AsyncSession, SegmentMember, TypedEvent[Any]], Awaitable[None]]
+subscriptions = Subscriptions[SegmentationContext](
+    "segmentation", publishes=(SegmentChanged, ChurnRiskDetected)
+)
 
 
-async def record_order_placed(
-    session: AsyncSession, member: SegmentMember, event: TypedEvent[OrderPlaced]
+@subscriptions.on(OrderPlaced)
+async def on_order_placed(
+    event: TypedEvent[OrderPlaced], tx: Transaction, ctx: SegmentationContext
 ) -> None:
-    order = await _order(session, member.customer_id, event.data.order_id)
-    if order.placed_at is None:
-        order.placed_at = event.time
-        order.amount_fen = to_fen(event.data.amount)
+    if (member := await _member_unless_erased(event, tx)) is None:
+        return
+    await repository.record_order_placed(
+        tx.session,
+        member.customer_id,
+        event.data.order_id,
+        placed_at=event.time,
+        amount=event.data.amount,
+    )
+    await reevaluate_members(tx, ctx, [member], event_time=event.time)
 
 
-async def record_order_refunded(
-    session: AsyncSession, member: SegmentMember, event: TypedEvent[OrderRefunded]
+@subscriptions.on(OrderRefunded)
+async def on_order_refunded(
+    event: TypedEvent[OrderRefunded], tx: Transaction, ctx: SegmentationContext
 ) -> None:
-    # Several refunds against one order add up (partial refunds); a refund may arrive first.
-    order = await _order(session, member.customer_id, event.data.order_id)
-    order.refunded_fen = (order.refunded_fen or 0) + to_fen(event.data.amount)
+    if (member := await _member_unless_erased(event, tx)) is None:
+        return
+    await repository.record_order_refunded(
+        tx.session, member.customer_id, event.data.order_id, amount=event.data.amount
+    )
+    await reevaluate_members(tx, ctx, [member], event_time=event.time)
 
 
-async def record_tags(
-    session: AsyncSession, member: SegmentMember, event: TypedEvent[ProfileTagged]
+@subscriptions.on(ProfileTagged)
+async def on_profile_tagged(
+    event: TypedEvent[ProfileTagged], tx: Transaction, ctx: SegmentationContext
 ) -> None:
-    # `tags` is the full set as of the event's time: an older snapshot arriving late is ignored.
-    # Only behaviour tags feed the segment rules; profile names them when it knows the group.
-    if member.tags_as_of is None or event.time >= member.tags_as_of:
-        tags = (
-            event.data.behaviour_tags if event.data.behaviour_tags is not None else event.data.tags
+    if (member := await _member_unless_erased(event, tx)) is None:
+        return
+    if takes_tag_snapshot(member.tags_as_of, event.time):
+        tags = tags_to_keep(event.data.tags, event.data.behaviour_tags)
+        repository.record_tags(member, tags, as_of=event.time)
+    await reevaluate_members(tx, ctx, [member], event_time=event.time)
+
+
+@subscriptions.on(ComplaintOpened)
+async def on_complaint_opened(
+    event: TypedEvent[ComplaintOpened], tx: Transaction, ctx: SegmentationContext
+) -> None:
+    if (member := await _member_unless_erased(event, tx)) is None:
+        return
+    await repository.record_complaint(
+        tx.session, member.customer_id, event.data.ticket_id, opened_at=event.data.opened_at
+    )
+    await reevaluate_members(tx, ctx, [member], event_time=event.time)
+
+
+@subscriptions.on(CustomerErased)
+async def on_customer_erased(
+    event: TypedEvent[CustomerErased], tx: Transaction, ctx: SegmentationContext
+) -> None:
+    await repository.erase_customer(
+        tx.session, event.data.customer_id, erased_at=event.data.erased_at
+    )
+
+
+async def reevaluate_members(
+    tx: Transaction,
+    ctx: SegmentationContext,
+    members: Sequence[SegmentMember],
+    *,
+    event_time: datetime | None = None,
+) -> int:
+    """Re-evaluate ``members`` (never earlier than ``tx.now``, the event's time or their last
+    evaluation), save them and publish what changed; returns how many changed segment."""
+    facts = await repository.load_facts(tx.session, members)
+    changed = 0
+    for member in members:
+        outcome = reevaluate(
+            repository.state_of(member),
+            facts[member.customer_id],
+            ctx.policy,
+            now=tx.now,
+            event_time=event_time,
         )
-        member.tags = sorted(set(tags))
-        member.tags_as_of = event.time
+        repository.save_reevaluation(tx.session, member, outcome)
+        await _publish(tx, member.customer_id, outcome)
+        changed += outcome.segment_changed
+    return changed
 
 
-async def record_complaint(
-    session: AsyncSession, member: SegmentMember, event: TypedEvent[ComplaintOpened]
-) -> None:
-    key = (member.customer_id, event.data.ticket_id)
-    if await session.get(CustomerComplaint, key) is None:
-        session.add(
-            CustomerComplaint(
-                customer_id=member.customer_id,
-                ticket_id=event.data.ticket_id,
-                opened_at=event.data.opened_at,
-            )
+async def _publish(tx: Transaction, customer_id: str, outcome: Reevaluation) -> None:
+    if outcome.segment_changed:
+        changed = SegmentChanged(
+            customer_id=customer_id,
+            old_segment=outcome.old_segment,
+            new_segment=outcome.evaluation.segment,
+            rfm=outcome.evaluation.rfm.as_event_data(),
         )
+        await tx.outbox.publish(changed, time=outcome.as_of)
+    if outcome.churn is not None:
+        alert = ChurnRiskDetected(
+            customer_id=customer_id,
+            reason=CHURN_REASON,
+            monthly_spend=list(outcome.churn.spend),
+            months=list(outcome.churn.months),
+        )
+        await tx.outbox.publish(alert, time=outcome.as_of)
 
 
-async def erase_customer(session: AsyncSession, event: TypedEvent[CustomerErased]) -> None:
-    """Delete everything held about the customer; keep only the id and the time of erasure."""
+async def _member_unless_erased(event: TypedEvent[Any], tx: Transaction) -> SegmentMember | None:
     customer_id = event.data.customer_id
-    for table in (CustomerOrder, CustomerComplaint, SegmentMember):
-        await session.execute(delete(table).where(table.customer_id == customer_id))
-    erasure = await session.get(Erasure, customer_id)
-    if erasure is None:
-        session.add(Erasure(customer_id=customer_id, erased_at=event.data.erased_at))
-    else:
-        erasure.erased_at = max(erasure.erased_at, event.data.erased_at)
-
-
-async def _order(session: AsyncSession, customer_id: str, order_id: str) -> CustomerOrder:
-    order = await session.get(CustomerOrder, (customer_id, order_id))
-    if order is None:
-        order = CustomerOrder(customer_id=customer_id, order_id=order_id, refunded_fen=0)
-        session.add(order)
-    return order
-
-
-async def _erased_since(session: AsyncSession, customer_id: str, at: datetime) -> bool:
-    erasure = await session.get(Erasure, customer_id)
-    return erasure is not None and at <= erasure.erased_at
-
-
-def event_handlers(segmenter: Segmenter, clock: Clock) -> dict[str, EventHandler]:
-    def reevaluating(record: Recorder) -> EventHandler:
-        async def handle(session: AsyncSession, event: TypedEvent[Any]) -> None:
-            customer_id = event.data.customer_id
-            if await _erased_since(session, customer_id, event.time):
-                return
-            member = await session.get(SegmentMember, customer_id)
-            if member is None:
-                # Added to the session by the segmenter once it has a segment.
-                member = SegmentMember(customer_id=customer_id, tags=[])
-            await record(session, member, event)
-            # A late event changes the facts, but the segment is the customer's segment now.
-            await segmenter.reevaluate(session, [member], max(event.time, clock.now()))
-
-        return handle
-
-    return {
-        "order.placed": reevaluating(record_order_placed),
-        "order.refunded": reevaluating(record_order_refunded),
-        "profile.tagged": reevaluating(record_tags),
-        "complaint.opened": reevaluating(record_complaint),
-        "customer.erased": erase_customer,
-    }
+    if erased_by(await repository.erased_at(tx.session, customer_id), event.time):
+        return None
+    return await repository.member_to_update(tx.session, customer_id)

@@ -9,16 +9,7 @@ from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime, new_metadata
-
-_FEN_PER_YUAN = Decimal(100)
-
-
-def to_fen(amount: Decimal) -> int:
-    return int((amount * _FEN_PER_YUAN).to_integral_value())
-
-
-def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / _FEN_PER_YUAN).quantize(Decimal("0.01"))
+from shared.money import to_yuan
 
 
 class Base(DeclarativeBase):
@@ -48,7 +39,7 @@ class SegmentMember(Base):
 
     @property
     def monetary(self) -> Decimal:
-        return from_fen(self.monetary_fen)
+        return to_yuan(self.monetary_fen)
 
 
 class CustomerOrder(Base):

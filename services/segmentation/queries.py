@@ -1,52 +1,58 @@
-"""Read side of the API: a customer's segment, segment sizes, and a segment's members."""
+"""API reads: a customer's segment, the segment table with sizes, and a segment's members."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.segmentation.models import SegmentMember
-from services.segmentation.segments import SegmentRule, SegmentTable
+from services.segmentation.rules.segments import SegmentTable
+from services.segmentation.schemas import (
+    CustomerSegmentPublic,
+    SegmentMemberPublic,
+    SegmentMembersPage,
+    SegmentPublic,
+)
 from shared.errors import NotFound
+from shared.pagination import next_cursor
 
 
-@dataclass(frozen=True)
-class SegmentSize:
-    rule: SegmentRule
-    precedence: int
-    member_count: int
-
-
-@dataclass(frozen=True)
-class MemberPage:
-    members: Sequence[SegmentMember]
-    next_after: str | None
-
-
-async def get_member(session: AsyncSession, customer_id: str) -> SegmentMember:
+async def customer_segment(session: AsyncSession, customer_id: str) -> CustomerSegmentPublic:
     member = await session.get(SegmentMember, customer_id)
     if member is None:
         raise NotFound("customer", customer_id)
-    return member
+    return CustomerSegmentPublic(
+        customer_id=member.customer_id,
+        segment=member.segment,
+        recency_days=member.recency_days,
+        frequency=member.frequency,
+        monetary=member.monetary,
+        since=member.segment_since,
+        evaluated_at=member.evaluated_at,
+    )
 
 
-async def segment_sizes(session: AsyncSession, table: SegmentTable) -> list[SegmentSize]:
+async def segments_with_sizes(session: AsyncSession, table: SegmentTable) -> list[SegmentPublic]:
+    """The table in precedence order (1 is evaluated first), each with its member count."""
     rows = await session.execute(
         select(SegmentMember.segment, func.count()).group_by(SegmentMember.segment)
     )
     counts: dict[str, int] = {segment: count for segment, count in rows}
     return [
-        SegmentSize(rule, precedence, counts.get(rule.name, 0))
+        SegmentPublic(
+            name=rule.name,
+            definition=rule.definition,
+            conditions=[str(condition) for condition in rule.conditions],
+            precedence=precedence,
+            member_count=counts.get(rule.name, 0),
+        )
         for precedence, rule in enumerate(table.rules, start=1)
     ]
 
 
 async def segment_members(
     session: AsyncSession, table: SegmentTable, name: str, *, limit: int, after: str | None
-) -> MemberPage:
+) -> SegmentMembersPage:
     """Members in customer-id order, ``limit`` at a time, starting after ``after``."""
     if name not in table.names:
         raise NotFound("segment", name)
@@ -54,6 +60,17 @@ async def segment_members(
     if after is not None:
         query = query.where(SegmentMember.customer_id > after)
     rows = (await session.scalars(query.order_by(SegmentMember.customer_id).limit(limit + 1))).all()
-    page = rows[:limit]
-    next_after = page[-1].customer_id if len(rows) > limit else None
-    return MemberPage(page, next_after)
+    return SegmentMembersPage(
+        segment=name,
+        items=[
+            SegmentMemberPublic(
+                customer_id=member.customer_id,
+                since=member.segment_since,
+                recency_days=member.recency_days,
+                frequency=member.frequency,
+                monetary=member.monetary,
+            )
+            for member in rows[:limit]
+        ],
+        next_cursor=next_cursor([member.customer_id for member in rows], limit),
+    )

@@ -1,4 +1,4 @@
-"""Response models of the segmentation API, and the opaque page cursor."""
+"""Response models of the segmentation API."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class SegmentMemberPublic(BaseModel):
 
 
 class SegmentMembersPage(BaseModel):
+    """A cursor page (``shared.pagination``) of a segment's members, in customer-id order."""
+
     segment: str
     items: list[SegmentMemberPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at end")

@@ -3,9 +3,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.segmentation.churn import ChurnPolicy
-from services.segmentation.rules import DEFAULT_NON_BEHAVIOUR_TAGS, SegmentationPolicy
-from services.segmentation.segments import DEFAULT_SEGMENT_DEFINITIONS, SegmentTable
+from services.segmentation.rules.churn import ChurnPolicy
+from services.segmentation.rules.rfm import DEFAULT_NON_BEHAVIOUR_TAGS, SegmentationPolicy
+from services.segmentation.rules.segments import DEFAULT_SEGMENT_DEFINITIONS, SegmentTable
 from shared.settings import ServiceSettings
 
 

@@ -4,36 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from services.segmentation import repository
+from services.segmentation.context import SegmentationContext
+from services.segmentation.handlers import reevaluate_members
+from shared.app import PeriodicTask, TransactionOpener
+from shared.transaction import Transaction
 
-from services.segmentation.evaluation import Segmenter
-from services.segmentation.models import SegmentMember
-from shared.app import PeriodicTask
+SEGMENT_SWEEP = "segment-sweep"
 
 
-async def sweep_due_customers(
-    session: AsyncSession, now: datetime, *, segmenter: Segmenter, batch_size: int
-) -> int:
-    """Re-evaluate up to ``batch_size`` customers whose review time has come, most overdue
-    first; returns how many were looked at. Each customer is due at least once a day, and when
-    its recency next ticks, so one short transaction per run keeps up and never holds the
-    database for long."""
-    due = (
-        await session.scalars(
-            select(SegmentMember)
-            .where(SegmentMember.review_at <= now)
-            .order_by(SegmentMember.review_at, SegmentMember.customer_id)
-            .limit(batch_size)
-        )
-    ).all()
+async def sweep_due_customers(tx: Transaction, ctx: SegmentationContext, *, batch_size: int) -> int:
+    """Re-evaluate up to ``batch_size`` customers whose review time has come by ``tx.now``,
+    most overdue first; returns how many were looked at. Each customer is due at least once a
+    day, and when its recency next ticks."""
+    due = await repository.due_members(tx.session, tx.now, limit=batch_size)
     if due:
-        await segmenter.reevaluate(session, due, now)
+        await reevaluate_members(tx, ctx, due)
     return len(due)
 
 
-def segment_sweep(segmenter: Segmenter, *, interval_s: float, batch_size: int) -> PeriodicTask:
-    async def run(session: AsyncSession, now: datetime) -> None:
-        await sweep_due_customers(session, now, segmenter=segmenter, batch_size=batch_size)
+def segment_sweep(ctx: SegmentationContext, *, interval_s: float) -> PeriodicTask:
+    """One short transaction per set of ``ctx.sweep_batch_size`` due customers, until a set
+    comes back short: the sweep keeps up and never holds the database for long. A customer
+    re-evaluated at ``now`` is next due after ``now``, so the sets always run out."""
 
-    return PeriodicTask(name="segment-sweep", interval_s=interval_s, run=run)
+    async def run(begin: TransactionOpener, now: datetime) -> None:
+        while True:
+            async with begin() as tx:
+                looked_at = await sweep_due_customers(tx, ctx, batch_size=ctx.sweep_batch_size)
+            if looked_at < ctx.sweep_batch_size:
+                return
+
+    return PeriodicTask(name=SEGMENT_SWEEP, interval_s=interval_s, run=run)

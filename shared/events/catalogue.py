@@ -268,3 +268,11 @@ def data_model_for(event_type: str) -> type[EventData]:
 
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DLQ_SUFFIX}"
+
+
+_TYPE_OF_MODEL: dict[type[EventData], str] = {model: name for name, model in CATALOGUE.items()}
+
+
+def event_type_of(model: type[EventData]) -> str:
+    """The catalogue type a ``data`` model travels as; KeyError for a model not in it."""
+    return _TYPE_OF_MODEL[model]

@@ -9,56 +9,91 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox
+from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.events.catalogue import dead_letter_topic
 from shared.events.envelope import EventDecodeError, TypedEvent, decode_message
 from shared.messaging.errors import EventRejected, is_infrastructure_failure
 from shared.messaging.publisher import OutgoingMessage, Publisher
 from shared.metrics import ServiceMetrics
+from shared.settings import ServiceSettings
+from shared.subscriptions import RunHandler
+from shared.transaction import TransactionFactory
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[AsyncSession, TypedEvent[Any]], Awaitable[None]]
 
-
+@dataclass(frozen=True)
 class ConsumerConfig:
+    bootstrap: str
+    group_id: str
+    client_id: str
+    batch_size: int = 200
+    transaction_size: int = 20
+    max_attempts: int = 5
+    backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
+    fetch_max_wait_ms: int = 10
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> ConsumerConfig:
+        return cls(
+            bootstrap=settings.kafka_bootstrap,
+            group_id=settings.consumer_group,
+            client_id=f"loopcrm-{settings.service_name}",
+            batch_size=settings.consumer_batch_size,
+            transaction_size=max(1, settings.consumer_transaction_size),
+            max_attempts=settings.consumer_max_attempts,
+            backoff=Backoff(
+                settings.consumer_retry_backoff_ms / 1000,
+                settings.consumer_retry_backoff_max_ms / 1000,
+            ),
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        )
+
+
+class EventApplier:
+    """A run of events in one transaction: one inbox claim for the run, then each type's
+    handler on its fresh events in order. The consumer runner and the test harness share it."""
+
     def __init__(
         self,
+        handlers: Mapping[str, RunHandler],
+        transactions: TransactionFactory,
+        clock: Clock,
         *,
-        bootstrap: str,
-        group_id: str,
-        client_id: str,
-        batch_size: int = 200,
-        transaction_size: int = 20,
-        max_attempts: int = 5,
-        backoff_s: float = 0.1,
-        backoff_max_s: float = 5.0,
-        fetch_max_wait_ms: int = 10,
-        session_timeout_ms: int = 10_000,
-        heartbeat_interval_ms: int = 3_000,
+        autoflush: bool = True,
     ) -> None:
-        self.bootstrap = bootstrap
-        self.group_id = group_id
-        self.client_id = client_id
-        self.batch_size = batch_size
-        self.transaction_size = max(1, transaction_size)
-        self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
-        self.backoff_max_s = backoff_max_s
-        self.fetch_max_wait_ms = fetch_max_wait_ms
-        self.session_timeout_ms = session_timeout_ms
-        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.handlers = dict(handlers)
+        self._transactions = transactions
+        self._clock = clock
+        self._autoflush = autoflush
+
+    async def apply(self, events: Sequence[TypedEvent[Any]]) -> list[str]:
+        """Apply the run; each event's outcome, "handled" or "duplicate"."""
+        async with self._transactions.begin(self._clock.now(), autoflush=self._autoflush) as tx:
+            claimed = await inbox.claim_many(
+                tx.session, [event.envelope for event in events], now=tx.now
+            )
+            fresh = [event for event, new in zip(events, claimed, strict=True) if new]
+            for event_type, run in itertools.groupby(fresh, key=lambda event: event.type):
+                await self.handlers[event_type](list(run), tx)
+        return ["handled" if new else "duplicate" for new in claimed]
 
 
 class _ShutdownDuringRetry(Exception):
@@ -74,29 +109,25 @@ class ConsumerRunner:
         self,
         config: ConsumerConfig,
         *,
-        handlers: Mapping[str, EventHandler],
-        sessions: async_sessionmaker[AsyncSession],
+        applier: EventApplier,
         dead_letters: Publisher,
         metrics: ServiceMetrics,
         clock: Clock,
-        on_outbox_written: Callable[[], None] = lambda: None,
     ) -> None:
         self._config = config
-        self._handlers = dict(handlers)
-        self._sessions = sessions
+        self._applier = applier
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._clock = clock
-        self._on_outbox_written = on_outbox_written
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
-        metrics.prepare_topics(list(self._handlers))
+        metrics.prepare_topics(self.topics)
 
     @property
     def topics(self) -> list[str]:
-        return sorted(self._handlers)
+        return sorted(self._applier.handlers)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -119,7 +150,7 @@ class ConsumerRunner:
                 await asyncio.wait_for(consumer.stop(), timeout=5)
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
-        delay = self._config.backoff_s
+        failures = 0
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._config.bootstrap,
@@ -138,8 +169,8 @@ class ConsumerRunner:
             except KafkaError as exc:
                 await consumer.stop()
                 log.warning("broker unreachable, consumer retrying", extra={"error": repr(exc)})
-                await self._pause(delay)
-                delay = min(delay * 2, self._config.backoff_max_s)
+                failures += 1
+                await self._pause(self._config.backoff.delay(failures))
                 continue
             self._consumer = consumer
             self.ready.set()
@@ -187,7 +218,7 @@ class ConsumerRunner:
         if not decoded:
             return
         try:
-            outcomes = await self._apply([event for _, event in decoded])
+            outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception:
             for record, event in decoded:
                 try:
@@ -216,11 +247,10 @@ class ConsumerRunner:
     ) -> None:
         topic = record.topic
         attempt = 0
-        delay = self._config.backoff_s
         while True:
             attempt += 1
             try:
-                [outcome] = await self._apply([event])
+                [outcome] = await self._applier.apply([event])
             except EventRejected as exc:
                 await self._dead_letter(record, exc.reason, exc.detail)
                 return
@@ -237,8 +267,7 @@ class ConsumerRunner:
                 )
                 if self._stopping.is_set() and infrastructure:
                     raise _ShutdownDuringRetry from exc
-                await self._pause(delay)
-                delay = min(delay * 2, self._config.backoff_max_s)
+                await self._pause(self._config.backoff.delay(attempt))
                 continue
             self._observe(topic, outcome, started)
             return
@@ -246,22 +275,6 @@ class ConsumerRunner:
     def _observe(self, topic: str, outcome: str, started: float) -> None:
         self._metrics.events_consumed.labels(topic=topic, outcome=outcome).inc()
         self._metrics.event_handling.labels(topic=topic).observe(time.perf_counter() - started)
-
-    async def _apply(self, events: list[TypedEvent[Any]]) -> list[str]:
-        """Inbox claim and handler for each event, all in one transaction; their outcomes."""
-        outcomes: list[str] = []
-        async with self._sessions() as session:
-            async with session.begin():
-                now = self._clock.now()
-                for event in events:
-                    if await inbox.claim(session, event.envelope, now=now):
-                        await self._handlers[event.type](session, event)
-                        outcomes.append("handled")
-                    else:
-                        outcomes.append("duplicate")
-            if session.info.get("outbox_written"):
-                self._on_outbox_written()
-        return outcomes
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, detail: str
@@ -282,7 +295,7 @@ class ConsumerRunner:
             value=record.value or b"",
             headers=headers,
         )
-        delay = self._config.backoff_s
+        failures = 0
         while True:
             try:
                 await self._dead_letters.send_all([message])
@@ -291,8 +304,8 @@ class ConsumerRunner:
                 if self._stopping.is_set():
                     raise _ShutdownDuringRetry from exc
                 log.warning("dead-letter send failed, retrying", extra={"error": repr(exc)})
-                await self._pause(delay)
-                delay = min(delay * 2, self._config.backoff_max_s)
+                failures += 1
+                await self._pause(self._config.backoff.delay(failures))
         log.warning(
             "event dead-lettered",
             extra={"topic": record.topic, "offset": record.offset, "reason": reason},

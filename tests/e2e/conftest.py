@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.launcher import SERVICE_PORTS
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.messaging.topics import ensure_topics
+from shared.registry import SERVICE_PORTS
 from tests.support.databases import fresh_database
 from tests.support.processes import ServiceProcess
 from tests.support.services import AUTH

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.launcher import SERVICE_PORTS
 from shared.messaging.embedded_broker import free_port
+from shared.registry import SERVICE_PORTS
 
 pytestmark = pytest.mark.e2e
 

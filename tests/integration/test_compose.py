@@ -22,18 +22,11 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from shared.metrics import ServiceMetrics
+from shared.registry import SERVICE_PORTS
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-# DESIGN.md §3: default local ports.
-SERVICE_PORTS = {
-    "profile": 8001,
-    "segmentation": 8002,
-    "engagement": 8003,
-    "ticketing": 8004,
-    "loyalty": 8005,
-}
 TEST_ENV = {"LOOPCRM_DEV_API_KEY": "compose-test-key-0123456789"}
 # Not from ServiceMetrics: ticketing's own counter, and Prometheus' scrape health.
 EXTRA_METRICS = {"loopcrm_sla_breaches_total", "up"}

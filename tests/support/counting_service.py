@@ -14,8 +14,11 @@ from sqlalchemy.dialects.sqlite import insert
 
 from shared.app import ServiceSpec, create_service_app
 from shared.db import create_engine
+from shared.events.catalogue import TicketOpened
 from shared.settings import ServiceSettings
+from shared.subscriptions import Subscriptions
 from shared.tables import kit_metadata
+from shared.transaction import Transaction
 from tests.support.services import FAST_TEST_SETTINGS
 
 counting_metadata = MetaData()
@@ -67,9 +70,15 @@ async def counting_service(
         log_json=False,
         **{**FAST_TEST_SETTINGS, **overrides},
     )
+    subscriptions = Subscriptions[None]("counting")
+
+    @subscriptions.on(TicketOpened)
+    async def on_ticket_opened(event: Any, tx: Transaction, _ctx: None) -> None:
+        await handler(tx.session, event)
+
     app = create_service_app(
         ServiceSpec(
-            settings=settings, title="counting", description="", handlers={"ticket.opened": handler}
+            settings=settings, title="counting", description="", subscriptions=subscriptions
         )
     )
     async with app.router.lifespan_context(app):

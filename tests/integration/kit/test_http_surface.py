@@ -3,9 +3,9 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.registry import SERVICE_NAMES
 from tests.support.services import DEV_KEY
 
-SERVICES = ["profile", "segmentation", "engagement", "ticketing", "loyalty"]
 KIT_METRICS = {
     "loopcrm_http_requests",
     "loopcrm_http_request_duration_seconds",
@@ -18,7 +18,7 @@ KIT_METRICS = {
 }
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", SERVICE_NAMES)
 async def test_metrics_are_valid_exposition_with_consumer_and_outbox_series(service, name):
     async with service(name) as running:
         await running.client.get("/healthz")
@@ -38,7 +38,7 @@ async def test_metrics_are_valid_exposition_with_consumer_and_outbox_series(serv
                 assert "customer_id" not in sample.labels
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", SERVICE_NAMES)
 async def test_v1_routes_need_a_key_and_operations_routes_stay_open(service, name):
     async with service(name, api_keys=[{"name": "ro", "key": "ro-key", "scopes": []}]) as running:
         client = running.client

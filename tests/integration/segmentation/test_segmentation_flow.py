@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 
-from services.segmentation.evaluation import Segmenter
-from services.segmentation.settings import SegmentationSettings
 from services.segmentation.tasks import segment_sweep
 from shared.clock import FixedClock
 from tests.support.events import new_id, publish, read_topic, storefront_event
@@ -140,10 +138,8 @@ async def test_the_sweep_moves_a_quiet_customer_to_dormant(broker, service) -> N
         await segment_of(segmentation.client, customer, "new")
 
         clock.advance(181 * DAY)
-        settings = SegmentationSettings()
-        segmenter = Segmenter(settings.policy(), settings.event_source)
         await segmentation.runtime.run_task_once(
-            segment_sweep(segmenter, interval_s=60, batch_size=100)
+            segment_sweep(segmentation.runtime.context, interval_s=60)
         )
 
         dormant = await segment_of(segmentation.client, customer, "dormant")

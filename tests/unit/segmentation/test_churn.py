@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from services.segmentation.churn import (
+from services.segmentation.rules.churn import (
     ChurnPolicy,
     FallingStreak,
     churn_risk,
     falling_streak,
     monthly_spend,
 )
-from services.segmentation.facts import OrderFact
+from services.segmentation.rules.facts import OrderFact
 
 POLICY = ChurnPolicy()
 TZ = POLICY.timezone

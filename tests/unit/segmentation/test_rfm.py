@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.segmentation.rules import Rfm, next_review_at, rfm_at
-from tests.unit.segmentation.builders import NOW, POLICY, days_ago, order, orders
+from services.segmentation.rules.rfm import Rfm, next_review_at, rfm_at
+from tests.unit.segmentation.rule_inputs import NOW, POLICY, days_ago, order, orders
 
 WINDOW = POLICY.window
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.segmentation.builders import BEHAVIOUR_TAGS, facts, order, orders, segment_of
+from tests.unit.segmentation.rule_inputs import BEHAVIOUR_TAGS, facts, order, orders, segment_of
 
 
 def loyal_like(last_order_age: float, count: int = 4, amount: str = "125") -> list:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.segmentation.segments import (
+from services.segmentation.rules.segments import (
     DEFAULT_SEGMENTS,
     Condition,
     Feature,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
-from tests.support.events import new_id, publish, storefront_event
-from tests.support.polling import eventually
+from shared.clock import FixedClock
+from tests.support import builders
+from tests.support.builders import new_id
+from tests.support.harness import service_harness
 
 T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def tagged(customer_id: str) -> dict:
-    data = {"customer_id": customer_id, "tags": ["bargain_hunter"]}
-    return storefront_event("profile.tagged", data, time=T0, source="loopcrm/profile")
+    return builders.profile_tagged(customer_id, tags=["bargain_hunter"], at=T0)
 
 
 async def all_members(client: httpx.AsyncClient, segment: str, limit: int) -> list[list[str]]:
@@ -31,18 +33,14 @@ async def all_members(client: httpx.AsyncClient, segment: str, limit: int) -> li
             return pages
 
 
-async def test_segments_members_and_errors(broker, service) -> None:
+async def test_segments_members_and_errors(tmp_path: Path) -> None:
     customers = sorted(new_id("c") for _ in range(5))
-    async with service("segmentation") as segmentation:
+    async with service_harness("segmentation", tmp_path, clock=FixedClock(T0)) as segmentation:
         client = segmentation.client
-        await publish(broker.bootstrap, *[tagged(customer) for customer in customers])
+        await segmentation.deliver(*[tagged(customer) for customer in customers])
 
-        async def prospects() -> int:
-            segments = (await client.get("/v1/segments")).json()
-            return next(s["member_count"] for s in segments if s["name"] == "prospect")
-
-        await eventually(prospects, lambda count: count == 5)
         segments = (await client.get("/v1/segments")).json()
+        assert next(s["member_count"] for s in segments if s["name"] == "prospect") == 5
         assert [s["name"] for s in segments][:3] == ["loyal", "potential", "new"]
         loyal = segments[0]
         assert loyal["conditions"] == ["recency_days < 15", "frequency >= 4", "monetary >= 500"]

@@ -19,9 +19,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.segmentation.churn import ChurnPolicy
-from services.segmentation.facts import ZERO, CustomerFacts, OrderFact
-from services.segmentation.segments import DEFAULT_SEGMENTS, Feature, FeatureValues, SegmentTable
+from services.segmentation.rules.churn import ChurnPolicy
+from services.segmentation.rules.facts import ZERO, CustomerFacts, OrderFact
+from services.segmentation.rules.segments import (
+    DEFAULT_SEGMENTS,
+    Feature,
+    FeatureValues,
+    SegmentTable,
+)
 
 DAY = timedelta(days=1)
 DEFAULT_NON_BEHAVIOUR_TAGS = frozenset({"vip", "birthday_this_month"})

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from services.segmentation.facts import ZERO, OrderFact
+from services.segmentation.rules.facts import ZERO, OrderFact
 
 CHURN_REASON = "monthly_spend_falling"
 

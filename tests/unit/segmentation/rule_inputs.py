@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from services.segmentation.facts import CustomerFacts, OrderFact
-from services.segmentation.rules import SegmentationPolicy, evaluate
+from services.segmentation.rules.facts import CustomerFacts, OrderFact
+from services.segmentation.rules.rfm import SegmentationPolicy, evaluate
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 POLICY = SegmentationPolicy()

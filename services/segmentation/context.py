@@ -1,0 +1,32 @@
+"""What segmentation's handlers, tasks and routes receive, built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from services.segmentation.rules.rfm import SegmentationPolicy
+from services.segmentation.rules.segments import SegmentTable
+from services.segmentation.settings import SegmentationSettings
+from shared.app import context_dependency
+
+
+@dataclass(frozen=True)
+class SegmentationContext:
+    policy: SegmentationPolicy
+    sweep_batch_size: int
+    """How many due customers the sweep re-evaluates in one transaction."""
+
+    @property
+    def segments(self) -> SegmentTable:
+        return self.policy.segments
+
+
+def build_context(settings: SegmentationSettings) -> SegmentationContext:
+    return SegmentationContext(policy=settings.policy(), sweep_batch_size=settings.sweep_batch_size)
+
+
+SegmentationDep = Annotated[SegmentationContext, Depends(context_dependency(SegmentationContext))]
+"""A route parameter that receives the context: ``ctx: SegmentationDep``."""

@@ -1,0 +1,60 @@
+"""One unit of work: a session in a transaction, its business time, its outbox and what it holds.
+
+Event handlers, commands and periodic tasks all receive a ``Transaction``. Everything they
+publish goes out through ``tx.outbox`` and is written with the commit; rows a transaction has
+read or written can be kept in ``tx.held(Kind)``, a per-transaction instance shared by every
+handler of a run, so the events of one run never read the same row twice. Nothing held
+outlives its transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.outbox import OutboxWriter
+
+Held = TypeVar("Held")
+
+
+@dataclass(eq=False)
+class Transaction:
+    session: AsyncSession
+    now: datetime
+    outbox: OutboxWriter
+    _held: dict[type[Any], Any] = field(default_factory=dict)
+
+    def held(self, kind: type[Held]) -> Held:
+        """This transaction's one ``kind()``, made on first use."""
+        found = self._held.get(kind)
+        if found is None:
+            found = self._held[kind] = kind()
+        return found  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class TransactionFactory:
+    """Opens transactions of one service: its sessions, its event source, what it publishes."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    source: str
+    publishes: frozenset[str] | None = None
+    on_outbox_written: Callable[[], None] = lambda: None
+
+    @contextlib.asynccontextmanager
+    async def begin(self, now: datetime, *, autoflush: bool = True) -> AsyncIterator[Transaction]:
+        """Commit on success (the outbox rows first), roll back on error; wake the relay."""
+        async with self.sessions() as session:
+            session.sync_session.autoflush = autoflush
+            async with session.begin():
+                outbox = OutboxWriter(session, source=self.source, now=now, allowed=self.publishes)
+                tx = Transaction(session=session, now=now, outbox=outbox)
+                yield tx
+                await outbox.flush()
+            if session.info.get("outbox_written"):
+                self.on_outbox_written()
