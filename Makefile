@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared services
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(if $(QUICK),--quick,)
 
 asyncapi: $(STAMP)
 	$(BIN)/python -m shared.asyncapi > docs/asyncapi.yaml

@@ -121,6 +121,10 @@ class ServiceRuntime:
         success, roll back on error, wake the relay if it published."""
         return self.transactions.begin(now or self.clock.now())
 
+    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A read-only session for queries (never queues behind writers on SQLite)."""
+        return self.transactions.read()
+
     async def run_task_once(self, task: PeriodicTask) -> None:
         now = self.clock.now()
         await task.run(lambda: self.transactions.begin(now), now)

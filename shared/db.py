@@ -43,6 +43,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+READ_ONLY = "loopcrm_read_only"
+"""Execution option of a session that only reads: on SQLite it begins a deferred transaction."""
+
+
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     # The API, the consumer and the outbox relay share one SQLite file. Deferred transactions
     # that later upgrade to writers fail with "database is locked" without waiting, so every
@@ -59,7 +63,9 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (WAL) run beside the writer and never queue for its lock.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import READ_ONLY
 from shared.outbox import OutboxWriter
 
 Held = TypeVar("Held")
@@ -58,3 +59,14 @@ class TransactionFactory:
                 await outbox.flush()
             if session.info.get("outbox_written"):
                 self.on_outbox_written()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for queries: on SQLite it never waits for the writer's lock
+        (WAL readers see the last commit); nothing it does is committed."""
+        async with self.sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                await session.rollback()

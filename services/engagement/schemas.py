@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from services.engagement.rules import Channel, Purpose
+from services.engagement.rules.channels import Channel, Purpose
+from shared.pagination import Page
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TemplateName = Annotated[
@@ -69,11 +70,8 @@ class MessagePublic(BaseModel):
     next_attempt_at: datetime | None
 
 
-class MessagePage(BaseModel):
-    items: list[MessagePublic]
-    limit: int
-    offset: int
-    next_offset: int | None = Field(description="null on the last page")
+class MessagePage(Page[MessagePublic]):
+    """A customer's decisions, newest first."""
 
 
 class SilencePublic(BaseModel):

@@ -6,7 +6,10 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from services.engagement.rules import Channel, EngagementPolicy
+from services.engagement.rules.channels import Channel
+from services.engagement.rules.delivery import DeliveryPolicy
+from services.engagement.rules.policy import EngagementPolicy
+from shared.backoff import Backoff
 from shared.settings import ServiceSettings
 
 
@@ -88,4 +91,13 @@ class EngagementSettings(ServiceSettings):
             marketing_cap=self.marketing_cap,
             frequent_returner_cap=self.frequent_returner_cap,
             cap_window_days=self.cap_window_days,
+            trigger_max_age_hours=self.trigger_max_age_hours,
+            coupon_min_csat=self.coupon_min_csat,
+        )
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            max_attempts=self.delivery_max_attempts,
+            backoff=Backoff(self.delivery_backoff_s, self.delivery_backoff_max_s),
+            lease_s=self.delivery_lease_s,
         )

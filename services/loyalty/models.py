@@ -96,7 +96,7 @@ class Lot(Base):
 
 
 class Hold(Base):
-    """Points over the daily cap awaiting review. `id` is public; `hold_key` is the domain's
+    """Points over the daily cap awaiting review. `id` is public; `hold_key` is the rules'
     key, unique per customer. `points` is what is pending (or was, once resolved)."""
 
     __tablename__ = "holds"
@@ -178,8 +178,8 @@ class Redemption(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class RuleVersion(Base):
-    """One published version of the rules; never changed once stored."""
+class RulebookVersion(Base):
+    """One published version of the rulebook; never changed once stored."""
 
     __tablename__ = "rule_versions"
 

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.loyalty.domain import LoyaltyRules
+from services.loyalty.rules.rulebook import Rulebook
+from shared.pagination import Page
 
 Tier = Literal["bronze", "silver", "gold", "platinum"]
 HoldStatus = Literal["pending", "released", "cancelled", "refunded"]
@@ -21,7 +22,7 @@ class _Input(BaseModel):
 
 class RedemptionCreate(_Input):
     points: int = Field(
-        gt=0, description="A multiple of the rules' points_per_coupon_yuan (100 = 1 yuan)."
+        gt=0, description="A multiple of the rulebook's points_per_coupon_yuan (100 = 1 yuan)."
     )
 
 
@@ -100,10 +101,10 @@ class LedgerEntryPublic(BaseModel):
     note: str
 
 
-class LedgerPage(BaseModel):
+class LedgerPage(Page[LedgerEntryPublic]):
+    """Entries newest first; `next_cursor` leads to older ones."""
+
     customer_id: str
-    entries: list[LedgerEntryPublic]
-    next_cursor: str | None = Field(description="Pass as `cursor` for older entries.")
 
 
 class LedgerCheckPublic(BaseModel):
@@ -134,29 +135,29 @@ class HoldPublic(BaseModel):
     resolved_by: str | None
 
 
-class HoldPage(BaseModel):
-    holds: list[HoldPublic]
-    total: int
-    next_offset: int | None
+class HoldPage(Page[HoldPublic]):
+    """Holds oldest held first."""
+
+    total: int = Field(description="Holds of the status (and customer) asked for, every page.")
 
 
-class RulesPublic(BaseModel):
+class RulebookPublic(BaseModel):
     version: int
     published_at: datetime
     published_by: str
     rules: dict[str, Any]
 
 
-def _rules_update_model() -> type[BaseModel]:
-    """Every field of `LoyaltyRules`, each optional: a partial document changes only those."""
+def _rulebook_update_model() -> type[BaseModel]:
+    """Every field of `Rulebook`, each optional: a partial document changes only those."""
     fields: dict[str, Any] = {
         field.name: (type(field.default), Field(default=None))
-        for field in dataclasses.fields(LoyaltyRules)
+        for field in dataclasses.fields(Rulebook)
     }
     return create_model(  # type: ignore[call-overload, no-any-return]
-        "RulesUpdate", __config__=ConfigDict(extra="forbid"), **fields
+        "RulebookUpdate", __config__=ConfigDict(extra="forbid"), **fields
     )
 
 
-RulesUpdate = _rules_update_model()
-RULE_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(LoyaltyRules))
+RulebookUpdate = _rulebook_update_model()
+RULEBOOK_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Rulebook))

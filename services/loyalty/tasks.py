@@ -1,4 +1,4 @@
-"""Periodic work, each a function of (session, now) run in one transaction per pass.
+"""Periodic work, each pass one transaction at the pass's business time.
 
 - Expiry: every lot due by `now` is expired (`points.expired`), up to a batch of accounts a
   pass; the next pass picks up the rest.
@@ -15,56 +15,60 @@ import functools
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.loyalty.handlers.common import commit_changes
+from services.loyalty.context import LoyaltyContext
 from services.loyalty.models import Account, Lot
-from services.loyalty.rule_store import rules_in_force
-from services.loyalty.settings import LoyaltySettings
-from services.loyalty.store import load_account, month_start
-from shared.app import PeriodicTask
+from services.loyalty.repository.accounts import load_account
+from services.loyalty.repository.ledger import record_changes
+from services.loyalty.repository.rulebook import rulebook_in_force
+from services.loyalty.rules.tiers import business_month_start, due_for_review
+from shared.app import PeriodicTask, TransactionOpener
 
 
-async def expire_due_points(session: AsyncSession, now: datetime, *, batch_size: int = 500) -> None:
+async def expire_due_points(begin: TransactionOpener, now: datetime, *, batch_size: int) -> None:
     """Expire the due lots of up to `batch_size` accounts."""
-    rules = await rules_in_force(session)
-    customer_ids = list(
-        await session.scalars(
-            select(Lot.customer_id)
-            .where(Lot.remaining > 0, Lot.expires_at <= now)
-            .group_by(Lot.customer_id)
-            .order_by(Lot.customer_id)
-            .limit(batch_size)
+    async with begin() as tx:
+        rulebook = await rulebook_in_force(tx)
+        customer_ids = list(
+            await tx.session.scalars(
+                select(Lot.customer_id)
+                .where(Lot.remaining > 0, Lot.expires_at <= now)
+                .group_by(Lot.customer_id)
+                .order_by(Lot.customer_id)
+                .limit(batch_size)
+            )
         )
-    )
-    for customer_id in customer_ids:
-        loaded = await load_account(session, customer_id, at=now, rules=rules)
-        if loaded is None:
-            continue
-        entries = loaded.account.expire_due_lots(now, rules)
-        if entries:
-            await commit_changes(session, loaded, entries, rules, now=now)
+        for customer_id in customer_ids:
+            loaded = await load_account(tx, customer_id, at=now, rulebook=rulebook)
+            if loaded is None:
+                continue
+            entries = loaded.account.expire_due_lots(now, rulebook)
+            if entries:
+                await record_changes(tx, loaded, entries, rulebook)
 
 
-async def review_tiers(session: AsyncSession, now: datetime, *, batch_size: int = 500) -> None:
+async def review_tiers(begin: TransactionOpener, now: datetime, *, batch_size: int) -> None:
     """The monthly review of up to `batch_size` accounts not yet reviewed this month."""
-    rules = await rules_in_force(session)
-    month = month_start(now, rules)
-    due = select(Account.customer_id).where(Account.tier_reviewed_month < month)
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    customer_ids = list(await session.scalars(due.order_by(Account.customer_id).limit(batch_size)))
-    for customer_id in customer_ids:
-        loaded = await load_account(session, customer_id, at=now, rules=rules)
-        if loaded is None or loaded.row.tier_reviewed_month >= month:
-            continue
-        change = loaded.account.review_tier(now, rules)
-        loaded.row.tier_reviewed_month = month
-        await commit_changes(session, loaded, (), rules, now=now, tier_change=change)
+    async with begin() as tx:
+        rulebook = await rulebook_in_force(tx)
+        month = business_month_start(now, rulebook)
+        due = select(Account.customer_id).where(Account.tier_reviewed_month < month)
+        if tx.session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        customer_ids = list(
+            await tx.session.scalars(due.order_by(Account.customer_id).limit(batch_size))
+        )
+        for customer_id in customer_ids:
+            loaded = await load_account(tx, customer_id, at=now, rulebook=rulebook)
+            if loaded is None or not due_for_review(loaded.row.tier_reviewed_month, now, rulebook):
+                continue
+            change = loaded.account.review_tier(now, rulebook)
+            loaded.row.tier_reviewed_month = month
+            await record_changes(tx, loaded, (), rulebook, tier_change=change)
 
 
-def periodic_tasks(settings: LoyaltySettings) -> list[PeriodicTask]:
-    batch = settings.task_batch_size
+def periodic_tasks(ctx: LoyaltyContext) -> list[PeriodicTask]:
+    settings, batch = ctx.settings, ctx.task_batch_size
     return [
         PeriodicTask(
             "expire-points",

@@ -1,18 +1,15 @@
-"""Profile routes: parse, call a handler, shape the response."""
+"""Profile routes: parse, call a command or query, shape the response."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator
+from fastapi import APIRouter, Query
 
 from services.profile import commands, queries
-from services.profile.listing import CustomerRow
-from services.profile.models import Customer
-from services.profile.profiling import Profiler
-from services.profile.queries import Customer360
+from services.profile.context import ProfileDep
+from services.profile.queries import Customer360, ListedCustomer
+from services.profile.rules.tags import rule_to_data
 from services.profile.schemas import (
     ActivityPublic,
     CustomerPage,
@@ -21,67 +18,51 @@ from services.profile.schemas import (
     SilencePublic,
     TagPublic,
 )
-from services.profile.tagging import rule_to_data
-from shared.app import ServiceRuntime
-from shared.auth import require
-from shared.pagination import decode_cursor, encode_cursor
+from shared.app import RuntimeDep
+from shared.auth import scope_dependencies
+from shared.errors import InvalidInput
+from shared.pagination import CursorQuery, LimitQuery
 
 router = APIRouter(prefix="/v1", tags=["customers"])
-READ = [Depends(require("profile:read"))]
+READ, WRITE = scope_dependencies("profile")
 
-Limit = Annotated[int, Query(ge=1, le=500, description="page size, 1-500")]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=400, description="next_cursor of the previous page"),
-    AfterValidator(decode_cursor),
-]
 TagFilter = Annotated[str | None, Query(max_length=64, description="a tag of GET /v1/tags")]
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-def _profiler(request: Request) -> Profiler:
-    return request.app.state.profiler  # type: ignore[no-any-return]
-
-
-def _known_tag(request: Request, tag: str | None) -> str | None:
-    if tag is not None and tag not in _profiler(request).catalogue.names:
-        message = f"unknown tag {tag!r}; GET /v1/tags lists the catalogue"
-        raise RequestValidationError([{"loc": ("query", "tag"), "msg": message, "type": "value"}])
-    return tag
-
-
-@router.get("/customers/{customer_id}", dependencies=READ)
-async def get_customer(customer_id: str, request: Request) -> CustomerPublic:
-    runtime = _runtime(request)
-    async with runtime.transaction() as session:
-        view = await queries.customer_360(
-            session, customer_id, profiler=_profiler(request), now=runtime.clock.now()
-        )
+@router.get("/customers/{customer_id}", dependencies=[READ])
+async def get_customer(
+    customer_id: str, runtime: RuntimeDep, profile: ProfileDep
+) -> CustomerPublic:
+    async with runtime.transaction() as tx:
+        view = await queries.customer_360(tx, profile.tagging, customer_id)
     return _public(view)
 
 
-@router.get("/customers", dependencies=READ)
+@router.get("/customers", dependencies=[READ])
 async def list_customers(
-    request: Request, tag: TagFilter = None, limit: Limit = 50, cursor: Cursor = None
+    runtime: RuntimeDep,
+    profile: ProfileDep,
+    tag: TagFilter = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> CustomerPage:
-    tag = _known_tag(request, tag)
-    async with _runtime(request).transaction() as session:
-        page = await queries.customers(session, tag=tag, after=cursor, limit=limit)
+    if tag is not None and tag not in profile.catalogue.names:
+        message = f"unknown tag {tag!r}; GET /v1/tags lists the catalogue"
+        raise InvalidInput("query.tag", message, location="query")
+    async with runtime.transaction() as tx:
+        listing = await queries.customers_page(tx, tag=tag, after=cursor, limit=limit)
     return CustomerPage(
         tag=tag,
-        items=[_summary(row, tag) for row in page.rows],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[_summary(listed, tag) for listed in listing.customers],
+        next_cursor=listing.next_cursor,
     )
 
 
-@router.get("/tags", dependencies=READ, tags=["tags"])
-async def list_tags(request: Request) -> list[TagPublic]:
-    catalogue = _profiler(request).catalogue
-    async with _runtime(request).transaction() as session:
-        sizes = await queries.tag_sizes(session, catalogue)
+@router.get("/tags", dependencies=[READ], tags=["tags"])
+async def list_tags(runtime: RuntimeDep, profile: ProfileDep) -> list[TagPublic]:
+    catalogue = profile.catalogue
+    async with runtime.transaction() as tx:
+        sizes = await queries.tag_sizes(tx, catalogue)
     return [
         TagPublic(
             name=size.tag.name,
@@ -98,22 +79,18 @@ async def list_tags(request: Request) -> list[TagPublic]:
     ]
 
 
-@router.delete("/customers/{customer_id}", dependencies=[Depends(require("profile:write"))])
-async def erase_customer(customer_id: str, request: Request) -> CustomerPublic:
-    runtime = _runtime(request)
-    now = runtime.clock.now()
-    async with runtime.transaction() as session:
-        await commands.erase_customer(
-            session, customer_id, now=now, source=runtime.settings.event_source
-        )
-        view = await queries.customer_360(
-            session, customer_id, profiler=_profiler(request), now=now
-        )
+@router.delete("/customers/{customer_id}", dependencies=[WRITE])
+async def erase_customer(
+    customer_id: str, runtime: RuntimeDep, profile: ProfileDep
+) -> CustomerPublic:
+    async with runtime.transaction() as tx:
+        await commands.erase_customer(tx, customer_id)
+        view = await queries.customer_360(tx, profile.tagging, customer_id)
     return _public(view)
 
 
 def _public(view: Customer360) -> CustomerPublic:
-    customer: Customer = view.customer
+    customer = view.profile
     return CustomerPublic(
         customer_id=customer.customer_id,
         name=customer.name,
@@ -121,11 +98,11 @@ def _public(view: Customer360) -> CustomerPublic:
         phone=customer.phone,
         birthday=customer.birthday,
         referrer_id=customer.referrer_id,
-        consents=customer.consents or {},
+        consents=dict(customer.consents),
         registered_at=customer.registered_at,
         updated_at=customer.updated_at,
         open_tickets=customer.open_tickets,
-        erased=customer.erased_at is not None,
+        erased=customer.erased,
         erased_at=customer.erased_at,
         tags=sorted(view.tags),
         tags_as_of=customer.tags_as_of,
@@ -142,13 +119,12 @@ def _public(view: Customer360) -> CustomerPublic:
     )
 
 
-def _summary(row: CustomerRow, tag: str | None) -> CustomerSummary:
-    customer = row.customer
+def _summary(listed: ListedCustomer, tag: str | None) -> CustomerSummary:
     return CustomerSummary(
-        customer_id=customer.customer_id,
-        tags=sorted(row.tags),
-        tier=customer.tier,
-        segment=customer.segment,
-        erased=customer.erased_at is not None,
-        tagged_since=row.tags.get(tag) if tag is not None else None,
+        customer_id=listed.customer_id,
+        tags=sorted(listed.tags),
+        tier=listed.tier,
+        segment=listed.segment,
+        erased=listed.erased,
+        tagged_since=listed.tags.get(tag) if tag is not None else None,
     )

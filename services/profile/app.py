@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.profile.api import router
-from services.profile.handlers import event_handlers
-from services.profile.profiling import Profiler
+from services.profile.context import build_context
+from services.profile.handlers import subscriptions
 from services.profile.settings import ProfileSettings
 from services.profile.tasks import tag_sweep
 from shared.app import ServiceSpec, create_service_app
@@ -15,26 +15,22 @@ from shared.clock import Clock, SystemClock
 
 def create_app(settings: ProfileSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
-    profiler = Profiler(
-        catalogue=settings.catalogue(),
-        timezone=settings.timezone(),
-        source=settings.event_source,
-    )
+    context = build_context(settings)
     sweep = tag_sweep(
-        profiler, interval_s=settings.tag_sweep_interval_s, batch_size=settings.tag_sweep_batch_size
+        context,
+        interval_s=settings.tag_sweep_interval_s,
+        batch_size=settings.tag_sweep_batch_size,
     )
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             settings=settings,
             title="profile",
             description="Customer profiles, consents, behaviour features and tags, and the "
             "customer 360 learned from events.",
             routers=[router],
-            handlers=event_handlers(profiler),
+            subscriptions=subscriptions,
+            context=context,
             tasks=[sweep],
             clock=clock or SystemClock(),
         )
     )
-    app.state.profiler = profiler
-    app.state.tag_sweep = sweep
-    return app

@@ -1,26 +1,30 @@
-"""Profile's event handlers: load the customer, record the fact, re-evaluate the tags.
+"""Profile's event handlers: lock the customer, apply the event, record the fact, re-tag.
 
-Every fact is stamped with the event's ``time``, its business time.
+Every fact is stamped with the event's ``time``, its business time. The handlers of a run keep
+the rows they read in hand (``repository/in_hand.py``), so the consumer's transactions do not
+autoflush: the commit writes a run's changes together.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.profile import facts as f
-from services.profile import store
-from services.profile.models import Customer
-from services.profile.profiling import Profiler
+from services.profile.context import ProfileContext
+from services.profile.repository import customers, facts, tags
+from services.profile.rules import customer as c
+from services.profile.rules import facts as f
+from services.profile.rules.customer import CustomerProfile
+from services.profile.rules.facts import FactUpdate
 from shared.events.catalogue import (
     ComplaintOpened,
+    CustomerErased,
     CustomerRegistered,
     CustomerUpdated,
     OrderPlaced,
     OrderRefunded,
     ProductViewed,
+    ProfileTagged,
     ReviewPosted,
     SegmentChanged,
     SilenceStarted,
@@ -29,156 +33,160 @@ from shared.events.catalogue import (
     TierChanged,
 )
 from shared.events.envelope import TypedEvent
-from shared.messaging.consumer import EventHandler
+from shared.subscriptions import Subscriptions
+from shared.transaction import Transaction
 
-PERSONAL_FIELDS = ("name", "email", "phone", "birthday")
-
-
-def apply_profile_fields(customer: Customer, data: CustomerRegistered | CustomerUpdated) -> None:
-    """Fields the event carries; an erased customer never gets personal data or consents back."""
-    given = data.model_dump(exclude_unset=True, exclude={"customer_id"})
-    if customer.erased_at is not None:
-        given = {k: v for k, v in given.items() if k not in (*PERSONAL_FIELDS, "consents")}
-    consents = given.pop("consents", None)
-    for field, value in given.items():
-        setattr(customer, field, value)
-    if consents is not None:
-        customer.consents = {**(customer.consents or {}), **consents}
+subscriptions = Subscriptions[ProfileContext](
+    "profile", publishes=(ProfileTagged, CustomerErased), autoflush=False
+)
 
 
+async def profile_customer(
+    tx: Transaction,
+    ctx: ProfileContext,
+    profile: CustomerProfile,
+    at: datetime,
+    update: FactUpdate | None = None,
+) -> None:
+    """Save the (locked) profile after applying ``update`` to the customer's facts and
+    re-evaluating their tags as of ``at``; a change of tags is announced with profile.tagged.
+    An erased customer is no longer profiled: no facts are recorded and no tag is set."""
+    if not profile.erased:
+        now = c.evaluation_moment(profile, at)
+        known = await facts.load_facts(tx, profile.customer_id)
+        if update is not None:
+            known = update(known, now=now)
+            await facts.save_facts(tx, profile.customer_id, known, now)
+        current = await tags.tag_names(tx, profile.customer_id)
+        profile, change = ctx.tagging.retag(profile, known, current, now)
+        if change is not None:
+            await tags.apply_tag_change(tx, profile.customer_id, change, now)
+            await tx.outbox.publish(ctx.tagging.announcement(profile.customer_id, change), time=now)
+    customers.save_profile(tx, profile)
+
+
+@subscriptions.on(CustomerRegistered)
 async def on_customer_registered(
-    session: AsyncSession, event: TypedEvent[CustomerRegistered], *, profiler: Profiler
+    event: TypedEvent[CustomerRegistered], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    apply_profile_fields(customer, event.data)
-    customer.registered_at = customer.registered_at or event.time
-    customer.updated_at = max(customer.updated_at, event.time)
-    await profiler.record(session, customer, event.time)
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    await profile_customer(tx, ctx, c.registered(profile, event.data, event.time), event.time)
 
 
+@subscriptions.on(CustomerUpdated)
 async def on_customer_updated(
-    session: AsyncSession, event: TypedEvent[CustomerUpdated], *, profiler: Profiler
+    event: TypedEvent[CustomerUpdated], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    apply_profile_fields(customer, event.data)
-    customer.updated_at = max(customer.updated_at, event.time)
-    await profiler.record(session, customer, event.time)
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    await profile_customer(tx, ctx, c.updated(profile, event.data, event.time), event.time)
 
 
+@subscriptions.on(OrderPlaced)
 async def on_order_placed(
-    session: AsyncSession, event: TypedEvent[OrderPlaced], *, profiler: Profiler
+    event: TypedEvent[OrderPlaced], tx: Transaction, ctx: ProfileContext
 ) -> None:
     data = event.data
     items = [(item.category, item.quantity, item.unit_price) for item in data.items]
     order = f.order_fact(data.order_id, event.time, data.amount, items, data.channel)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
-    await profiler.record(session, customer, event.time, partial(f.with_order, order=order))
+    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
+    await profile_customer(tx, ctx, profile, event.time, partial(f.with_order, order=order))
 
 
+@subscriptions.on(OrderRefunded)
 async def on_order_refunded(
-    session: AsyncSession, event: TypedEvent[OrderRefunded], *, profiler: Profiler
+    event: TypedEvent[OrderRefunded], tx: Transaction, ctx: ProfileContext
 ) -> None:
     data = event.data
     refund = f.RefundFact(data.order_id, event.time, data.amount, data.reason)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
-    await profiler.record(session, customer, event.time, partial(f.with_refund, refund=refund))
+    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
+    await profile_customer(tx, ctx, profile, event.time, partial(f.with_refund, refund=refund))
 
 
+@subscriptions.on(ProductViewed)
 async def on_product_viewed(
-    session: AsyncSession, event: TypedEvent[ProductViewed], *, profiler: Profiler
+    event: TypedEvent[ProductViewed], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    view = partial(f.with_view, category=data.category, at=event.time)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
-    await profiler.record(session, customer, event.time, view)
+    view = partial(f.with_view, category=event.data.category, at=event.time)
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    await profile_customer(tx, ctx, profile, event.time, view)
 
 
+@subscriptions.on(ReviewPosted)
 async def on_review_posted(
-    session: AsyncSession, event: TypedEvent[ReviewPosted], *, profiler: Profiler
+    event: TypedEvent[ReviewPosted], tx: Transaction, ctx: ProfileContext
 ) -> None:
     review = f.ReviewFact(event.time, event.data.rating)
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    await profiler.record(session, customer, event.time, partial(f.with_review, review=review))
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    await profile_customer(tx, ctx, profile, event.time, partial(f.with_review, review=review))
 
 
+@subscriptions.on(TicketOpened)
 async def on_ticket_opened(
-    session: AsyncSession, event: TypedEvent[TicketOpened], *, profiler: Profiler
+    event: TypedEvent[TicketOpened], tx: Transaction, ctx: ProfileContext
 ) -> None:
     data = event.data
     ticket = f.TicketFact(data.ticket_id, event.time, data.kind, data.category)
-    customer = await store.customer_for_event(
-        session, data.customer_id, event.time, ticket_id=data.ticket_id
+    profile = await customers.profile_for_event(
+        tx, data.customer_id, event.time, ticket_id=data.ticket_id
     )
-    opened = await store.mark_ticket_opened(session, data.customer_id, data.ticket_id, event.time)
-    customer.open_tickets = (customer.open_tickets or 0) + opened
-    await profiler.record(session, customer, event.time, partial(f.with_ticket, ticket=ticket))
+    status = await customers.ticket_status(tx, data.ticket_id)
+    status, opened = c.ticket_opened(status, event.time)
+    customers.save_ticket_status(tx, data.customer_id, data.ticket_id, status)
+    profile = c.with_open_tickets(profile, opened)
+    await profile_customer(tx, ctx, profile, event.time, partial(f.with_ticket, ticket=ticket))
 
 
+@subscriptions.on(TicketResolved)
 async def on_ticket_resolved(
-    session: AsyncSession, event: TypedEvent[TicketResolved], *, profiler: Profiler
+    event: TypedEvent[TicketResolved], tx: Transaction, ctx: ProfileContext
 ) -> None:
     data = event.data
     resolution = f.ResolutionFact(data.ticket_id, event.time, data.csat)
-    customer = await store.customer_for_event(
-        session, data.customer_id, event.time, ticket_id=data.ticket_id
+    profile = await customers.profile_for_event(
+        tx, data.customer_id, event.time, ticket_id=data.ticket_id
     )
-    closed = await store.mark_ticket_resolved(session, data.customer_id, data.ticket_id, event.time)
-    customer.open_tickets = max(0, (customer.open_tickets or 0) + closed)
+    status = await customers.ticket_status(tx, data.ticket_id)
+    status, closed = c.ticket_resolved(status, event.time)
+    customers.save_ticket_status(tx, data.customer_id, data.ticket_id, status)
+    profile = c.with_open_tickets(profile, closed)
     update = partial(f.with_resolution, resolution=resolution)
-    await profiler.record(session, customer, event.time, update)
+    await profile_customer(tx, ctx, profile, event.time, update)
 
 
+@subscriptions.on(ComplaintOpened)
 async def on_complaint_opened(
-    session: AsyncSession, event: TypedEvent[ComplaintOpened], *, profiler: Profiler
+    event: TypedEvent[ComplaintOpened], tx: Transaction, ctx: ProfileContext
 ) -> None:
     data = event.data
     complaint = f.ComplaintFact(data.ticket_id, event.time, data.category)
-    customer = await store.customer_for_event(session, data.customer_id, event.time)
+    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
     update = partial(f.with_complaint, complaint=complaint)
-    await profiler.record(session, customer, event.time, update)
+    await profile_customer(tx, ctx, profile, event.time, update)
 
 
+@subscriptions.on(TierChanged)
 async def on_tier_changed(
-    session: AsyncSession, event: TypedEvent[TierChanged], *, profiler: Profiler
+    event: TypedEvent[TierChanged], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    if customer.tier_since is None or event.time >= customer.tier_since:
-        customer.tier, customer.tier_since = event.data.new_tier, event.time
-    await profiler.record(session, customer, event.time)
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    profile = c.with_tier(profile, event.data.new_tier, event.time)
+    await profile_customer(tx, ctx, profile, event.time)
 
 
+@subscriptions.on(SegmentChanged)
 async def on_segment_changed(
-    session: AsyncSession, event: TypedEvent[SegmentChanged], *, profiler: Profiler
+    event: TypedEvent[SegmentChanged], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    if customer.segment_since is None or event.time >= customer.segment_since:
-        customer.segment, customer.segment_since = event.data.new_segment, event.time
-    await profiler.record(session, customer, event.time)
+    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
+    profile = c.with_segment(profile, event.data.new_segment, event.time)
+    await profile_customer(tx, ctx, profile, event.time)
 
 
+@subscriptions.on(SilenceStarted)
 async def on_silence_started(
-    session: AsyncSession, event: TypedEvent[SilenceStarted], *, profiler: Profiler
+    event: TypedEvent[SilenceStarted], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    # A later complaint extends a silence and never shortens it: keep the furthest end.
-    customer = await store.customer_for_event(session, event.data.customer_id, event.time)
-    if customer.silenced_until is None or event.data.until > customer.silenced_until:
-        customer.silenced_until, customer.silence_reason = event.data.until, event.data.reason
-    await profiler.record(session, customer, event.time)
-
-
-def event_handlers(profiler: Profiler) -> dict[str, EventHandler]:
-    handlers: dict[str, Any] = {
-        "customer.registered": on_customer_registered,
-        "customer.updated": on_customer_updated,
-        "order.placed": on_order_placed,
-        "order.refunded": on_order_refunded,
-        "product.viewed": on_product_viewed,
-        "review.posted": on_review_posted,
-        "ticket.opened": on_ticket_opened,
-        "ticket.resolved": on_ticket_resolved,
-        "complaint.opened": on_complaint_opened,
-        "tier.changed": on_tier_changed,
-        "segment.changed": on_segment_changed,
-        "silence.started": on_silence_started,
-    }
-    return {topic: partial(handler, profiler=profiler) for topic, handler in handlers.items()}
+    data = event.data
+    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
+    profile = c.with_silence(profile, data.until, data.reason)
+    await profile_customer(tx, ctx, profile, event.time)

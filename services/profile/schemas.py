@@ -1,4 +1,4 @@
-"""Response models of the profile API, and the opaque page cursor."""
+"""Response models of the profile API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from shared.pagination import Page
 
 
 class SilencePublic(BaseModel):
@@ -68,10 +70,8 @@ class CustomerSummary(BaseModel):
     )
 
 
-class CustomerPage(BaseModel):
-    tag: str | None
-    items: list[CustomerSummary]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at end")
+class CustomerPage(Page[CustomerSummary]):
+    tag: str | None = Field(description="the tag asked for (null without ?tag=)")
 
 
 class TagPublic(BaseModel):

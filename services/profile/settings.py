@@ -1,11 +1,17 @@
+"""Profile's settings, and reading its tag catalogue."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from services.profile.catalogue import load_catalogue
-from services.profile.tagging import TagCatalogue
+from services.profile.rules.catalogue import BUNDLED_CATALOGUE, CatalogueError, parse_catalogue
+from services.profile.rules.tags import TagCatalogue
 from shared.settings import ServiceSettings
 
 
@@ -15,7 +21,8 @@ class ProfileSettings(ServiceSettings):
 
     tag_catalogue_path: Path | None = Field(
         default=None,
-        description="A JSON tag catalogue to use instead of services/profile/tag_catalogue.json.",
+        description="A JSON tag catalogue to use instead of the bundled "
+        "services/profile/rules/tag_catalogue.json.",
     )
     business_timezone: str = Field(
         default="Asia/Shanghai", description="Calendar tags (birthday_this_month) use this zone."
@@ -23,7 +30,9 @@ class ProfileSettings(ServiceSettings):
     tag_sweep_interval_s: float = Field(
         default=30.0, gt=0, description="How often tags that time alone changes are re-evaluated."
     )
-    tag_sweep_batch_size: int = Field(default=200, ge=1)
+    tag_sweep_batch_size: int = Field(
+        default=200, ge=1, description="Customers the sweep re-evaluates per transaction."
+    )
 
     @field_validator("business_timezone")
     @classmethod
@@ -40,3 +49,13 @@ class ProfileSettings(ServiceSettings):
     def catalogue(self) -> TagCatalogue:
         """The tag catalogue; a bad one raises CatalogueError naming the tag."""
         return load_catalogue(self.tag_catalogue_path)
+
+
+def load_catalogue(path: Path | None = None) -> TagCatalogue:
+    """The tag catalogue in ``path`` (the bundled one by default)."""
+    source = path or BUNDLED_CATALOGUE
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CatalogueError(f"tag catalogue {source} unreadable: {exc}") from exc
+    return parse_catalogue(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -17,12 +18,14 @@ class Base(DeclarativeBase):
 
 
 class SegmentMember(Base):
-    """A customer's current segment, the features it was decided on, and what it learned."""
+    """A customer's current segment, the features it was decided on, and the figures the
+    rules need (bounded by the window: see ``rules/figures.py``). It is also the read model of
+    ``GET /v1/customers/{id}/segment``."""
 
     __tablename__ = "segment_members"
     __table_args__ = (
         Index("ix_segment_members_segment_customer", "segment", "customer_id"),
-        Index("ix_segment_members_review_at", "review_at"),
+        Index("ix_segment_members_review_at_customer", "review_at", "customer_id"),
     )
 
     customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -36,6 +39,14 @@ class SegmentMember(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime())
     churn_alerted_peak: Mapped[date | None] = mapped_column(Date)
+    settled_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Until then the segment cannot change with time alone: a review only moves recency."""
+    last_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    recent_orders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """[[placed_at, net fen], ...] of the kept orders of the window, oldest first."""
+    recent_complaints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    monthly_net: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    """{"2026-06": net fen, ...} per business month, the last ``months_kept`` months."""
 
     @property
     def monetary(self) -> Decimal:
@@ -43,7 +54,9 @@ class SegmentMember(Base):
 
 
 class CustomerOrder(Base):
-    """One order; a refund that arrives before its order leaves ``placed_at`` empty until then."""
+    """One order, kept for its id (an order republished counts once) and for its refunds; a
+    refund that arrives before its order leaves ``placed_at`` empty until then. The rules read
+    the member's figures, not these rows."""
 
     __tablename__ = "customer_orders"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.ticketing.api import routers
-from services.ticketing.errors import install_invalid_input_handler
-from services.ticketing.handlers.events import event_handlers
+from services.ticketing.api import router
+from services.ticketing.context import TicketingContext
+from services.ticketing.handlers import subscriptions
 from services.ticketing.settings import TicketingSettings
 from services.ticketing.tasks import breach_scan_task, sla_breach_counter
 from shared.app import ServiceSpec, create_service_app
@@ -16,16 +16,9 @@ from shared.metrics import ServiceMetrics
 
 def create_app(settings: TicketingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or TicketingSettings()
-    clock = clock or SystemClock()
     metrics = ServiceMetrics(settings.service_name)
-    breaches = sla_breach_counter(metrics.registry)
-    breach_scan = breach_scan_task(
-        source=settings.event_source,
-        interval_s=settings.breach_scan_interval_s,
-        batch_size=settings.breach_scan_batch_size,
-        breaches=breaches,
-    )
-    app = create_service_app(
+    context = TicketingContext(settings=settings, sla_breaches=sla_breach_counter(metrics.registry))
+    return create_service_app(
         ServiceSpec(
             settings=settings,
             title="ticketing",
@@ -33,13 +26,11 @@ def create_app(settings: TicketingSettings | None = None, clock: Clock | None = 
                 "Support tickets with tier SLAs, agents and dispatch, the complaint loop's "
                 "reprioritisation and follow-up callbacks, and SLA breach escalation."
             ),
-            routers=routers,
-            handlers=event_handlers(source=settings.event_source, clock=clock),
-            tasks=[breach_scan],
-            clock=clock,
+            routers=[router],
+            subscriptions=subscriptions,
+            context=context,
+            tasks=[breach_scan_task(context)],
+            clock=clock or SystemClock(),
             metrics=metrics,
         )
     )
-    app.state.breach_scan = breach_scan
-    install_invalid_input_handler(app)
-    return app

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.events.catalogue import RefundReason
+from shared.pagination import Page
 
 CustomerTicketKind = Literal["inquiry", "complaint", "return", "repair"]
 TicketKindName = Literal["inquiry", "complaint", "return", "repair", "callback"]
@@ -105,15 +106,11 @@ class TicketPublic(BaseModel):
     history: list[PriorityChangePublic]
 
 
-class Page(BaseModel):
+class TicketPage(Page[TicketPublic]):
+    """A cursor page of tickets; `total` counts every ticket the filters match."""
+
     total: int
     limit: int
-    offset: int
-    next_offset: int | None
-
-
-class TicketPage(Page):
-    items: list[TicketPublic]
 
 
 class ResponsePublic(BaseModel):

@@ -1,21 +1,20 @@
-"""Periodic work of ticketing: the SLA breach scan, a function of (session, now)."""
+"""Periodic work of ticketing: the SLA breach scan."""
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from services.ticketing import dispatching, store
-from services.ticketing.models import Ticket
-from services.ticketing.outgoing import Outgoing
-from services.ticketing.rules import TicketStatus, Tier, escalate_breach
-from shared.app import PeriodicTask
+from services.ticketing import repository
+from services.ticketing.context import TicketingContext
+from services.ticketing.rules import events
+from services.ticketing.rules.breach import escalate_breach
+from services.ticketing.rules.dispatch import assignee_after_breach
+from services.ticketing.rules.values import Tier
+from shared.app import PeriodicTask, TransactionOpener
+from shared.transaction import Transaction
 
 BREACH_SCAN = "sla-breach-scan"
 
@@ -32,62 +31,41 @@ def sla_breach_counter(registry: CollectorRegistry) -> Counter:
     return counter
 
 
-async def scan_for_breaches(
-    session: AsyncSession, now: datetime, *, source: str, batch_size: int = 500
-) -> Tally[str]:
+async def escalate_overdue(tx: Transaction, *, batch_size: int = 500) -> Tally[str]:
     """Each open, unanswered ticket past its due time is marked breached once: sla.breached,
     one priority level up (a history entry, and ticket.prioritized when the priority moved),
-    and reassigned to a senior agent. Returns the breaches by tier."""
-    overdue = (
-        await session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.status == TicketStatus.OPEN,
-                Ticket.first_response_at.is_(None),
-                Ticket.sla_breached_at.is_(None),
-                Ticket.response_due_at < now,
-            )
-            .order_by(Ticket.response_due_at, Ticket.id)
-            .limit(batch_size)
-            # Replicas scanning at once skip each other's rows: one sla.breached per ticket.
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    outgoing = Outgoing(session, source=source, now=now)
+    and reassigned to a senior agent. At most `batch_size` tickets; the rest wait a run.
+    Returns the breaches by tier."""
+    overdue = await repository.overdue_tickets(tx.session, tx.now, batch_size)
+    if not overdue:
+        return Tally()
+    staff = await repository.staff(tx.session)
     breaches: Tally[str] = Tally()
     for ticket in overdue:
-        change = escalate_breach(store.state_of(ticket), now)
+        change = escalate_breach(repository.state_of(ticket), tx.now)
         if change is None:
             continue
-        store.record_change(ticket, change)
-        await outgoing.sla_breached(ticket, change)
+        state = repository.record_change(ticket, change)
+        customer_id = ticket.customer_id
+        await tx.outbox.publish(events.sla_breached(customer_id, change), time=change.changed_at)
         if change.priority_changed:
-            await outgoing.ticket_prioritized(ticket, change)
-        await dispatching.reassign_to_senior(session, ticket)
+            await tx.outbox.publish(
+                events.ticket_prioritized(customer_id, change), time=change.changed_at
+            )
+        assignee = assignee_after_breach(state, ticket.assignee_id, staff)
+        staff = staff.reassigned(ticket.assignee_id, assignee)
+        ticket.assignee_id = assignee
         breaches[str(change.tier)] += 1
     return breaches
 
 
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction has committed (never on rollback)."""
+def breach_scan_task(ctx: TicketingContext) -> PeriodicTask:
+    """The scan in one transaction; its breaches are counted once it has committed."""
 
-    def _committed(_session: Session) -> None:
-        callback()
+    async def run(begin: TransactionOpener, now: datetime) -> None:
+        async with begin() as tx:
+            found = await escalate_overdue(tx, batch_size=ctx.settings.breach_scan_batch_size)
+        for tier, count in found.items():
+            ctx.sla_breaches.labels(tier=tier).inc(count)
 
-    event.listen(session.sync_session, "after_commit", _committed, once=True)
-
-
-def breach_scan_task(
-    *, source: str, interval_s: float, batch_size: int, breaches: Counter
-) -> PeriodicTask:
-    async def run(session: AsyncSession, now: datetime) -> None:
-        found = await scan_for_breaches(session, now, source=source, batch_size=batch_size)
-        if found:
-            after_commit(session, lambda: _count(breaches, found))
-
-    return PeriodicTask(name=BREACH_SCAN, interval_s=interval_s, run=run)
-
-
-def _count(breaches: Counter, found: Tally[str]) -> None:
-    for tier, count in found.items():
-        breaches.labels(tier=tier).inc(count)
+    return PeriodicTask(name=BREACH_SCAN, interval_s=ctx.settings.breach_scan_interval_s, run=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from services.engagement.adapters import Delivery
+from services.engagement.adapters.delivery import Delivery
 
 
 class RecordingAdapter:

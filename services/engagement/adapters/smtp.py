@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from services.engagement.adapters import Delivery, DeliveryFailed
+from services.engagement.adapters.delivery import Delivery, DeliveryFailed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from services.engagement.adapters import Delivery, DeliveryFailed
+from services.engagement.adapters.delivery import Delivery, DeliveryFailed
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 
-from services.loyalty.api.deps import READ, WRITE, AdminDep, CustomerId
-from services.loyalty.api.shapes import (
-    check_public,
-    entry_public,
-    points_public,
-    task_claim_public,
-)
-from services.loyalty.domain import Task
-from services.loyalty.handlers import queries
-from services.loyalty.handlers.common import invalid_input
-from services.loyalty.handlers.redemptions import redeem_points
-from services.loyalty.handlers.task_claims import claim_task
+from services.loyalty import queries
+from services.loyalty.commands.redemptions import redeem_points
+from services.loyalty.commands.task_claims import claim_task
+from services.loyalty.context import READ, WRITE
+from services.loyalty.rules.ledger import LedgerCheck
+from services.loyalty.rules.tasks import Task
 from services.loyalty.schemas import (
+    ExpiringPoints,
     LedgerCheckPublic,
     LedgerPage,
     PointsPublic,
@@ -27,11 +22,16 @@ from services.loyalty.schemas import (
     RedemptionPublic,
     TaskClaimCreate,
     TaskClaimPublic,
+    TierProgressPublic,
 )
 from shared.app import RuntimeDep
+from shared.auth import AdminDep
+from shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1/customers", tags=["points"])
 
+CustomerId = Annotated[str, Path(min_length=1, max_length=128)]
+LedgerLimit = Annotated[int, Query(ge=1, le=200, description="entries per page")]
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -45,38 +45,28 @@ IdempotencyKey = Annotated[
 
 @router.get("/{customer_id}/points", dependencies=[READ])
 async def get_points(customer_id: CustomerId, runtime: RuntimeDep) -> PointsPublic:
-    async with runtime.transaction() as session:
-        view = await queries.points_view(session, customer_id, runtime.clock.now())
-    return points_public(view)
+    async with runtime.transaction() as tx:
+        view = await queries.points_view(tx, customer_id)
+    return _points_public(view)
 
 
 @router.get("/{customer_id}/ledger", dependencies=[READ])
 async def get_ledger(
     customer_id: CustomerId,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LedgerLimit = 50,
+    cursor: CursorQuery = None,
 ) -> LedgerPage:
-    if cursor is not None and not cursor.isdigit():
-        raise invalid_input("not a cursor this API returned", "cursor", location="query")
-    before = int(cursor) if cursor is not None else None
-    async with runtime.transaction() as session:
-        rows, next_seq = await queries.ledger_page(
-            session, customer_id, limit=limit, before_seq=before
-        )
-    return LedgerPage(
-        customer_id=customer_id,
-        entries=[entry_public(row) for row in rows],
-        next_cursor=None if next_seq is None else str(next_seq),
-    )
+    async with runtime.transaction() as tx:
+        return await queries.ledger_page(tx, customer_id, limit=limit, after=cursor)
 
 
 @router.get("/{customer_id}/ledger/verify")
 async def verify_ledger(
     customer_id: CustomerId, runtime: RuntimeDep, _admin: AdminDep
 ) -> LedgerCheckPublic:
-    async with runtime.transaction() as session:
-        return check_public(await queries.verify_ledger(session, customer_id))
+    async with runtime.transaction() as tx:
+        return _check_public(await queries.verify_ledger(tx, customer_id))
 
 
 @router.post(
@@ -84,7 +74,12 @@ async def verify_ledger(
     dependencies=[WRITE],
     status_code=201,
     response_model=RedemptionPublic,
-    responses={409: {"description": "insufficient_points: more than the available balance"}},
+    responses={
+        409: {
+            "description": "insufficient_points: more than the available balance; "
+            "idempotency_key_reused: the key was sent with another request"
+        }
+    },
 )
 async def redeem(
     customer_id: CustomerId,
@@ -92,10 +87,8 @@ async def redeem(
     idempotency_key: IdempotencyKey,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    async with runtime.transaction() as session:
-        answer = await redeem_points(
-            session, customer_id, body.points, idempotency_key, now=runtime.clock.now()
-        )
+    async with runtime.transaction() as tx:
+        answer = await redeem_points(tx, customer_id, body.points, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
@@ -109,6 +102,44 @@ async def redeem(
 async def complete_task(
     customer_id: CustomerId, body: TaskClaimCreate, runtime: RuntimeDep
 ) -> TaskClaimPublic:
-    async with runtime.transaction() as session:
-        claim = await claim_task(session, customer_id, Task(body.task), now=runtime.clock.now())
-    return task_claim_public(claim)
+    async with runtime.transaction() as tx:
+        return await claim_task(tx, customer_id, Task(body.task))
+
+
+def _points_public(view: queries.PointsView) -> PointsPublic:
+    account, progress = view.account, view.tier_progress
+    expiring = [
+        ExpiringPoints(points=lot.remaining, expires_at=lot.expires_at) for lot in view.expiring
+    ]
+    return PointsPublic(
+        customer_id=account.customer_id,
+        balance=account.balance,
+        held=account.held,
+        available=view.available,
+        debt=account.debt,
+        tier=account.tier.value,
+        tier_progress=TierProgressPublic(
+            net_spend_12m=progress.net_spend,
+            next_tier=progress.next_tier.value if progress.next_tier else None,
+            spend_to_next=progress.spend_to_next_tier,
+        ),
+        expiring_30d=expiring,
+        expiring_30d_total=sum(item.points for item in expiring),
+        expiring_window_days=view.expiring_window_days,
+        as_of=view.as_of,
+    )
+
+
+def _check_public(check: LedgerCheck) -> LedgerCheckPublic:
+    return LedgerCheckPublic(
+        customer_id=check.customer_id,
+        consistent=check.consistent,
+        balance=check.balance,
+        balance_from_ledger=check.balance_from_ledger,
+        held=check.held,
+        held_from_ledger=check.held_from_ledger,
+        pending_holds=check.pending_holds,
+        debt=check.debt,
+        lots_remaining=check.lots_remaining,
+        tier=check.tier.value,
+    )

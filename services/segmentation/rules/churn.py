@@ -3,7 +3,8 @@
 Months are calendar months in the business timezone; only complete months count (the month in
 progress would always look like a fall). Each order's net spend (after refunds) belongs to the
 month it was placed in. A streak is named by the month spending peaked in, so a streak that
-keeps falling raises one alert, and a new alert needs a new streak. Pure: no I/O, no clock.
+keeps falling raises one alert, and a new alert needs a new streak. The rule reads the monthly
+figures (``CustomerFigures.monthly_net``), never the orders. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from services.segmentation.rules.facts import ZERO, OrderFact
+from services.segmentation.rules.figures import month_of, months_before
+from shared.money import to_yuan
 
 CHURN_REASON = "monthly_spend_falling"
 
@@ -25,13 +26,18 @@ class ChurnPolicy:
     min_monetary: Decimal = Decimal("500")
     falling_months: int = 3
     timezone: str = "Asia/Shanghai"
+    months_kept: int = 24
+    """How many months before the current one keep their spend: a streak is looked for
+    within them."""
 
     def __post_init__(self) -> None:
         if self.falling_months < 1:
             raise ValueError("falling_months must be at least 1")
         if self.min_monetary < 0:
             raise ValueError("min_monetary must not be negative")
-        _zone(self.timezone)
+        if self.months_kept <= self.falling_months:
+            raise ValueError("months_kept must exceed falling_months")
+        ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -50,47 +56,31 @@ class FallingStreak:
         return len(self.months) - 1
 
 
-@lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def month_of(at: datetime, timezone: str) -> date:
-    local = at.astimezone(_zone(timezone))
-    return date(local.year, local.month, 1)
-
-
-def _next_month(month: date) -> date:
+def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _previous_month(month: date) -> date:
-    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-
-
 def monthly_spend(
-    orders: Iterable[OrderFact], now: datetime, timezone: str
+    monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
 ) -> list[tuple[date, Decimal]]:
-    """Net spend per complete month, from the first order's month to last month, gaps as 0."""
-    last_complete = _previous_month(month_of(now, timezone))
-    totals: dict[date, Decimal] = {}
-    for order in orders:
-        month = month_of(order.placed_at, timezone)
-        if order.placed_at <= now and month <= last_complete:
-            totals[month] = totals.get(month, ZERO) + order.net
+    """Net spend per complete month, from the first month with spend to last month, gaps as 0."""
+    last_complete = months_before(month_of(now, timezone), 1)
+    totals = {month: fen for month, fen in monthly_net if month <= last_complete}
     if not totals:
         return []
     series = []
     month = min(totals)
     while month <= last_complete:
-        series.append((month, totals.get(month, ZERO)))
-        month = _next_month(month)
+        series.append((month, to_yuan(totals.get(month, 0))))
+        month = next_month(month)
     return series
 
 
-def falling_streak(orders: Iterable[OrderFact], now: datetime, timezone: str) -> FallingStreak:
+def falling_streak(
+    monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
+) -> FallingStreak:
     """The run of falling months that ends with last month (no falls: just last month)."""
-    series = monthly_spend(orders, now, timezone)
+    series = monthly_spend(monthly_net, now, timezone)
     start = len(series) - 1
     while start > 0 and series[start - 1][1] > series[start][1]:
         start -= 1
@@ -99,7 +89,7 @@ def falling_streak(orders: Iterable[OrderFact], now: datetime, timezone: str) ->
 
 
 def churn_risk(
-    orders: Iterable[OrderFact],
+    monthly_net: Iterable[tuple[date, int]],
     *,
     monetary: Decimal,
     now: datetime,
@@ -110,7 +100,20 @@ def churn_risk(
     streak was already raised)."""
     if monetary < policy.min_monetary:
         return None
-    streak = falling_streak(orders, now, policy.timezone)
-    if streak.falls < policy.falling_months or streak.peak_month == alerted_peak:
+    streak = falling_streak(monthly_net, now, policy.timezone)
+    if streak.falls < policy.falling_months or _already_raised(streak, now, alerted_peak, policy):
         return None
     return streak
+
+
+def _already_raised(
+    streak: FallingStreak, now: datetime, alerted_peak: date | None, policy: ChurnPolicy
+) -> bool:
+    """The streak raised before; a streak that reaches back to the oldest month kept is the
+    one raised with an even older peak (its start is no longer known)."""
+    if alerted_peak is None:
+        return False
+    oldest_kept = months_before(month_of(now, policy.timezone), policy.months_kept)
+    return streak.peak_month == alerted_peak or (
+        streak.peak_month <= oldest_kept and alerted_peak < streak.peak_month
+    )

@@ -1,10 +1,10 @@
-"""What segmentation knows about a customer, as plain values, and which new facts it keeps.
+"""The facts segmentation learns from events, as plain values, and which of them it keeps.
 Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -28,13 +28,6 @@ class OrderFact:
     def fully_refunded(self) -> bool:
         """Refunded in full: treated as if it had never been placed (a cancelled purchase)."""
         return self.refunded > ZERO and self.refunded >= self.amount
-
-
-@dataclass(frozen=True)
-class CustomerFacts:
-    orders: tuple[OrderFact, ...] = ()
-    tags: frozenset[str] = field(default_factory=frozenset)
-    complaints_opened_at: tuple[datetime, ...] = ()
 
 
 def erased_by(erased_at: datetime | None, event_time: datetime) -> bool:

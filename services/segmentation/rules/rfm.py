@@ -1,4 +1,5 @@
-"""RFM features and the segment of a customer at a given moment. Pure: no I/O, no clock.
+"""RFM features and the segment of a customer at a given moment, from the customer's figures
+(``rules/figures.py``). Pure: no I/O, no clock.
 
 - Frequency and monetary count orders placed in the window (the last ``window_days`` before
   ``now``, an order exactly ``window_days`` old is outside); monetary is net of refunds.
@@ -15,18 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from services.segmentation.rules.churn import ChurnPolicy
-from services.segmentation.rules.facts import ZERO, CustomerFacts, OrderFact
+from services.segmentation.rules.churn import ChurnPolicy, next_month
+from services.segmentation.rules.figures import CustomerFigures, month_of
 from services.segmentation.rules.segments import (
     DEFAULT_SEGMENTS,
     Feature,
     FeatureValues,
     SegmentTable,
 )
+from shared.money import to_yuan
 
 DAY = timedelta(days=1)
 DEFAULT_NON_BEHAVIOUR_TAGS = frozenset({"vip", "birthday_this_month"})
@@ -67,27 +70,37 @@ class Evaluation:
     segment: str
     rfm: Rfm
     review_at: datetime
-
-
-def kept_orders(orders: Iterable[OrderFact], now: datetime) -> list[OrderFact]:
-    """Orders placed by ``now`` that were not refunded in full."""
-    return [o for o in orders if o.placed_at <= now and not o.fully_refunded]
+    """When to look again: when recency next ticks, at least daily, and no later than
+    ``settled_until``."""
+    settled_until: datetime | None
+    """Until then the segment, frequency, monetary and churn cannot change with time alone
+    (None: not until a new event); a review before it only moves recency."""
 
 
 def in_window(at: datetime, now: datetime, window: timedelta) -> bool:
     return now - window < at <= now
 
 
-def rfm_at(orders: Iterable[OrderFact], now: datetime, window: timedelta) -> Rfm:
-    kept = kept_orders(orders, now)
-    if not kept:
-        return Rfm(recency_days=None, frequency=0, monetary=ZERO)
-    last = max(order.placed_at for order in kept)
-    recent = [order for order in kept if in_window(order.placed_at, now, window)]
+def last_order_by(figures: CustomerFigures, now: datetime) -> datetime | None:
+    """When the latest kept order placed by ``now`` was placed."""
+    last = figures.last_order_at
+    if last is None or last <= now:
+        return last
+    return max((at for at, _ in figures.recent_orders if at <= now), default=None)
+
+
+def rfm_at(figures: CustomerFigures, now: datetime, window: timedelta) -> Rfm:
+    start = now - window
+    frequency, net = 0, 0
+    for placed_at, fen in figures.recent_orders:
+        if start < placed_at <= now:
+            frequency += 1
+            net += fen
+    last = last_order_by(figures, now)
     return Rfm(
-        recency_days=(now - last) // DAY,
-        frequency=len(recent),
-        monetary=sum((order.net for order in recent), ZERO),
+        recency_days=None if last is None else (now - last) // DAY,
+        frequency=frequency,
+        monetary=to_yuan(net),
     )
 
 
@@ -96,34 +109,69 @@ def behaviour_tag_count(tags: Iterable[str], policy: SegmentationPolicy) -> int:
 
 
 def features_of(
-    facts: CustomerFacts, rfm: Rfm, now: datetime, policy: SegmentationPolicy
+    figures: CustomerFigures, rfm: Rfm, now: datetime, policy: SegmentationPolicy
 ) -> FeatureValues:
-    complaints = sum(1 for at in facts.complaints_opened_at if in_window(at, now, policy.window))
+    window = policy.window
+    complaints = sum(1 for at in figures.complaints if in_window(at, now, window))
     return {
         Feature.RECENCY_DAYS: rfm.recency_days,
         Feature.FREQUENCY: rfm.frequency,
         Feature.MONETARY: rfm.monetary,
-        Feature.BEHAVIOUR_TAGS: behaviour_tag_count(facts.tags, policy),
+        Feature.BEHAVIOUR_TAGS: behaviour_tag_count(figures.tags, policy),
         Feature.COMPLAINTS: complaints,
     }
 
 
-def next_review_at(orders: Iterable[OrderFact], now: datetime) -> datetime:
-    """When to look at the customer again with no new event: when recency next ticks (a whole
-    day after the last order's time of day), and at least daily for everyone. Orders leaving
-    the window, complaints ageing out and month ends are all caught by the next daily review."""
-    kept = kept_orders(orders, now)
-    if not kept:
+def recency_tick(last_order_at: datetime | None, now: datetime) -> datetime:
+    """When recency next grows by a day (a whole day after the last order's time of day); a
+    day from now for a customer without orders."""
+    if last_order_at is None:
         return now + DAY
-    last = max(order.placed_at for order in kept)
-    return last + ((now - last) // DAY + 1) * DAY
+    return last_order_at + ((now - last_order_at) // DAY + 1) * DAY
 
 
-def evaluate(facts: CustomerFacts, now: datetime, policy: SegmentationPolicy) -> Evaluation:
+def next_review_at(figures: CustomerFigures, now: datetime) -> datetime:
+    """When to look at the customer again with no new event: when recency next ticks, and at
+    least daily for everyone."""
+    return recency_tick(last_order_by(figures, now), now)
+
+
+def settled_until(
+    figures: CustomerFigures, rfm: Rfm, now: datetime, policy: SegmentationPolicy
+) -> datetime | None:
+    """The earliest moment the segment, frequency, monetary or a churn alert could change
+    with no new event: recency reaching a turning point of the segment table, an order or a
+    complaint leaving the window, or (for a customer the churn rule watches) a month ending."""
+    window = policy.window
+    moments: list[datetime] = []
+    last = last_order_by(figures, now)
+    if last is not None and rfm.recency_days is not None:
+        turn = next((t for t in policy.segments.recency_turns if t > rfm.recency_days), None)
+        if turn is not None:
+            moments.append(last + turn * DAY)
+    for times in ([at for at, _ in figures.recent_orders], figures.complaints):
+        entering = [at for at in times if at > now]
+        leaving = [at + window for at in times if in_window(at, now, window)]
+        moments.extend(entering[:1] + leaving[:1])
+    if rfm.monetary >= policy.churn.min_monetary:
+        moments.append(_month_start(next_month(month_of(now, policy.churn.timezone)), policy))
+    return min(moments, default=None)
+
+
+def _month_start(month: date, policy: SegmentationPolicy) -> datetime:
+    """The first moment of ``month`` in the business timezone, in UTC."""
+    zone = ZoneInfo(policy.churn.timezone)
+    return datetime(month.year, month.month, 1, tzinfo=zone).astimezone(UTC)
+
+
+def evaluate(figures: CustomerFigures, now: datetime, policy: SegmentationPolicy) -> Evaluation:
     """The customer's segment at ``now``: the first segment of the table whose rule holds."""
-    rfm = rfm_at(facts.orders, now, policy.window)
+    rfm = rfm_at(figures, now, policy.window)
+    settled = settled_until(figures, rfm, now, policy)
+    review_at = next_review_at(figures, now)
     return Evaluation(
-        segment=policy.segments.classify(features_of(facts, rfm, now, policy)),
+        segment=policy.segments.classify(features_of(figures, rfm, now, policy)),
         rfm=rfm,
-        review_at=next_review_at(facts.orders, now),
+        review_at=review_at if settled is None else min(review_at, settled),
+        settled_until=settled,
     )

@@ -7,12 +7,14 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cached_property
 
 
 class Feature(StrEnum):
@@ -26,7 +28,7 @@ class Feature(StrEnum):
 FeatureValues = dict[Feature, int | Decimal | None]
 _FEATURE_NAMES = frozenset(feature.value for feature in Feature)
 
-_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
+_COMPARE: dict[str, Callable[[int | Decimal, Decimal], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -66,7 +68,17 @@ class Condition:
     def holds(self, features: FeatureValues) -> bool:
         actual = features[self.feature]
         # A customer who never ordered has no recency: no recency condition holds for them.
-        return actual is not None and _COMPARE[self.op](Decimal(actual), self.value)
+        return actual is not None and _COMPARE[self.op](actual, self.value)
+
+    def turning_points(self) -> tuple[int, ...]:
+        """The whole numbers n where the condition on an integer feature holds for n and not
+        for n - 1, or the other way round."""
+        value = self.value
+        if self.op in ("<", ">="):
+            return (math.ceil(value),)
+        if self.op in ("<=", ">"):
+            return (math.floor(value) + 1,)
+        return (int(value), int(value) + 1) if value == value.to_integral_value() else ()
 
     def __str__(self) -> str:
         return f"{self.feature} {self.op} {self.value}"
@@ -124,6 +136,23 @@ class SegmentTable:
     def classify(self, features: FeatureValues) -> str:
         """The first segment, top-down, whose conditions all hold."""
         return next(rule.name for rule in self.rules if rule.matches(features))
+
+    @cached_property
+    def recency_turns(self) -> tuple[int, ...]:
+        """Recency (whole days) at which some condition of the table starts or stops holding,
+        in increasing order: between two of them, recency alone changes no segment."""
+        return tuple(
+            sorted(
+                {
+                    point
+                    for rule in self.rules
+                    for condition in rule.conditions
+                    if condition.feature is Feature.RECENCY_DAYS
+                    for point in condition.turning_points()
+                    if point > 0
+                }
+            )
+        )
 
 
 DEFAULT_SEGMENT_DEFINITIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -9,15 +9,10 @@ from typing import Any
 
 import httpx
 
-from services.engagement.context import Engagement
 from tests.support.events import new_id, publish, read_topic, storefront_event
 from tests.support.polling import eventually
 
 FAST = {"delivery_interval_s": 0.05}
-
-
-def engagement_of(service: Any) -> Engagement:
-    return service.app.state.engagement  # type: ignore[no-any-return]
 
 
 async def register(

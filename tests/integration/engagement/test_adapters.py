@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.engagement.adapters import Delivery, DeliveryFailed
+from services.engagement.adapters.delivery import Delivery, DeliveryFailed
 from services.engagement.adapters.smtp import SmtpConfig, SmtpEmailAdapter
 from services.engagement.adapters.webhook import WebhookAdapter, WebhookConfig
-from services.engagement.rules import Channel, Purpose
+from services.engagement.rules.channels import Channel, Purpose
 from tests.integration.engagement.helpers import known, messages_until, published, register
 from tests.support.events import new_id
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from shared.clock import FixedClock
 from tests.integration.engagement.helpers import (
     FAST,
-    engagement_of,
     handled,
     known,
     messages,
@@ -146,7 +145,7 @@ async def test_erasure_drops_contact_data_and_keeps_decisions(broker, service):
         await known(client, customer_id, lambda c: c["consents"])
         sent = await send(client, customer_id, params={"first_name": "Wei"})
         assert sent["outcome"] == "sent"
-        assert engagement_of(engagement).recording.for_customer(customer_id)
+        assert engagement.runtime.context.recording.for_customer(customer_id)
 
         await service_event(
             broker.bootstrap,
@@ -162,5 +161,5 @@ async def test_erasure_drops_contact_data_and_keeps_decisions(broker, service):
             "sent",
             None,
         )
-        assert engagement_of(engagement).recording.for_customer(customer_id) == []
+        assert engagement.runtime.context.recording.for_customer(customer_id) == []
         assert (await send(client, customer_id))["reason"] == "no_consent"

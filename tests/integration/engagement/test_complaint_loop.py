@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from shared.clock import FixedClock
 from tests.integration.engagement.helpers import (
     FAST,
-    engagement_of,
     known,
     messages_until,
     open_complaint,
@@ -53,7 +52,7 @@ async def test_a_complaint_silences_marketing_and_announces_the_follow_up(broker
         [follow_up] = items
         assert (follow_up["template"], follow_up["purpose"]) == ("complaint_follow_up", "service")
         assert follow_up["channel"] == "sms"
-        [delivered] = engagement_of(engagement).recording.for_customer(customer_id)
+        [delivered] = engagement.runtime.context.recording.for_customer(customer_id)
         assert (delivered.address, delivered.params["ticket_id"]) == ("13800000000", ticket_id)
         [sent] = await published(broker.bootstrap, "message.sent", _about(customer_id))
         assert sent["data"]["message_id"] == follow_up["message_id"]

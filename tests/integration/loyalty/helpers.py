@@ -1,44 +1,20 @@
-"""Storefront events and API probes for the loyalty integration tests."""
+"""Probes of a running loyalty service for the integration tests: its API and its metrics,
+and a producer that publishes many events without waiting on each (events themselves come
+from `tests.support.builders`)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.events import storefront_event
 from tests.support.polling import eventually
 
 T0 = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
-
-
-def registered(customer_id: str, *, at: datetime = T0, **fields: Any) -> dict[str, Any]:
-    return storefront_event("customer.registered", {"customer_id": customer_id, **fields}, time=at)
-
-
-def order_placed(
-    customer_id: str, order_id: str, amount: str | Decimal, *, at: datetime = T0, **overrides: Any
-) -> dict[str, Any]:
-    data = {
-        "customer_id": customer_id,
-        "order_id": order_id,
-        "amount": str(amount),
-        "currency": "CNY",
-        "items": [{"sku": "sku-1", "category": "kitchen", "quantity": 1, "unit_price": "1"}],
-    }
-    return storefront_event("order.placed", data, time=at, **overrides)
-
-
-def order_refunded(
-    customer_id: str, order_id: str, amount: str, *, at: datetime = T0
-) -> dict[str, Any]:
-    data = {"customer_id": customer_id, "order_id": order_id, "amount": amount, "reason": "other"}
-    return storefront_event("order.refunded", data, time=at)
 
 
 async def publish_many(bootstrap: str, events: list[dict[str, Any]]) -> None:
@@ -78,7 +54,7 @@ async def wait_for_points(
 async def ledger_of(client: httpx.AsyncClient, customer_id: str) -> list[dict[str, Any]]:
     response = await client.get(f"/v1/customers/{customer_id}/ledger", params={"limit": 200})
     assert response.status_code == 200, response.text
-    return response.json()["entries"]
+    return response.json()["items"]
 
 
 async def assert_ledger_consistent(client: httpx.AsyncClient, customer_id: str) -> None:

@@ -8,13 +8,12 @@ from tests.integration.loyalty.helpers import (
     T0,
     assert_ledger_consistent,
     ledger_of,
-    order_placed,
-    order_refunded,
-    registered,
     wait_for_points,
     wait_handled,
 )
-from tests.support.events import new_id, publish, read_topic, storefront_event
+from tests.support import builders
+from tests.support.builders import new_id
+from tests.support.events import publish, read_topic
 
 CLOCK_START = T0 + timedelta(hours=1)
 
@@ -25,12 +24,18 @@ def _for(records, customer_id):
 
 async def test_the_same_order_delivered_twice_credits_once(broker, service):
     customer_id, order_id = new_id("c"), new_id("o")
-    event = order_placed(customer_id, order_id, "120.50")
+    event = builders.order_placed(customer_id, order_id=order_id, amount="120.50", at=T0)
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
         await publish(broker.bootstrap, event, event)
         # A storefront retry under a new event id is recognised by its order id.
-        await publish(broker.bootstrap, order_placed(customer_id, order_id, "120.50"))
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "10"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=order_id, amount="120.50", at=T0),
+        )
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="10", at=T0),
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] > 240)
 
         assert body["balance"] == 240 + 10  # the first order earns double: 120 -> 240
@@ -43,7 +48,10 @@ async def test_the_same_order_delivered_twice_credits_once(broker, service):
 async def test_a_refund_claws_back_and_may_leave_a_debt_that_later_earns_repay(broker, service):
     customer_id, order_id = new_id("c"), new_id("o")
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
-        await publish(broker.bootstrap, order_placed(customer_id, order_id, "500.00"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=order_id, amount="500.00", at=T0),
+        )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 1000)
         redeemed = await loyalty.client.post(
             f"/v1/customers/{customer_id}/redemptions",
@@ -52,15 +60,22 @@ async def test_a_refund_claws_back_and_may_leave_a_debt_that_later_earns_repay(b
         )
         assert redeemed.status_code == 201, redeemed.text
 
-        await publish(broker.bootstrap, order_refunded(customer_id, order_id, "125.00"))
+        await publish(
+            broker.bootstrap, builders.order_refunded(customer_id, order_id, amount="125.00", at=T0)
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] < 200)
         assert body["balance"] == 200 - 250  # a quarter of the order's 1000 points
 
-        await publish(broker.bootstrap, order_refunded(customer_id, order_id, "375.00"))
+        await publish(
+            broker.bootstrap, builders.order_refunded(customer_id, order_id, amount="375.00", at=T0)
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] < -50)
         assert (body["balance"], body["debt"], body["available"]) == (-800, 800, 0)
 
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "100"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="100", at=T0),
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] > -800)
         assert (body["balance"], body["debt"]) == (-700, 700)
         # The refunded order counts for nothing toward the tier.
@@ -74,7 +89,10 @@ async def test_points_over_the_daily_cap_are_held_then_released_by_an_admin(brok
     customer_id, order_id = new_id("c"), new_id("o")
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
         # First order of 3000 yuan: 6000 points, 5000 under the cap, 1000 held.
-        await publish(broker.bootstrap, order_placed(customer_id, order_id, "3000"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=order_id, amount="3000", at=T0),
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["held"] > 0)
         assert (body["balance"], body["held"], body["available"]) == (5000, 1000, 5000)
 
@@ -82,7 +100,7 @@ async def test_points_over_the_daily_cap_are_held_then_released_by_an_admin(brok
             "/v1/holds", params={"status": "pending", "customer_id": customer_id}
         )
         assert pending.status_code == 200
-        [hold] = pending.json()["holds"]
+        [hold] = pending.json()["items"]
         assert (hold["points"], hold["order_id"], hold["status"]) == (1000, order_id, "pending")
 
         released = await loyalty.client.post(f"/v1/holds/{hold['hold_id']}/release")
@@ -105,10 +123,13 @@ async def test_points_over_the_daily_cap_are_held_then_released_by_an_admin(brok
 async def test_a_cancelled_hold_is_not_credited(broker, service):
     customer_id = new_id("c")
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "2600"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="2600", at=T0),
+        )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["held"] == 200)
         holds = await loyalty.client.get("/v1/holds", params={"customer_id": customer_id})
-        hold_id = holds.json()["holds"][0]["hold_id"]
+        hold_id = holds.json()["items"][0]["hold_id"]
 
         cancelled = await loyalty.client.post(f"/v1/holds/{hold_id}/cancel")
         assert cancelled.status_code == 200
@@ -118,7 +139,7 @@ async def test_a_cancelled_hold_is_not_credited(broker, service):
         listed = await loyalty.client.get(
             "/v1/holds", params={"status": "cancelled", "customer_id": customer_id}
         )
-        assert [h["hold_id"] for h in listed.json()["holds"]] == [hold_id]
+        assert [h["hold_id"] for h in listed.json()["items"]] == [hold_id]
         await assert_ledger_consistent(loyalty.client, customer_id)
 
 
@@ -127,8 +148,10 @@ async def test_reaching_10000_yuan_makes_a_customer_gold_and_says_so_on_the_brok
     async with service("loyalty", clock=FixedClock(CLOCK_START + timedelta(days=3))) as loyalty:
         await publish(
             broker.bootstrap,
-            order_placed(customer_id, new_id("o"), "2500.00"),
-            order_placed(customer_id, new_id("o"), "7499.99", at=T0 + timedelta(days=1)),
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="2500.00", at=T0),
+            builders.order_placed(
+                customer_id, order_id=new_id("o"), amount="7499.99", at=T0 + timedelta(days=1)
+            ),
         )
         body = await wait_for_points(
             loyalty.client, customer_id, lambda b: b["tier_progress"]["net_spend_12m"] != "2500.00"
@@ -141,7 +164,9 @@ async def test_reaching_10000_yuan_makes_a_customer_gold_and_says_so_on_the_brok
         }
         await publish(
             broker.bootstrap,
-            order_placed(customer_id, new_id("o"), "0.01", at=T0 + timedelta(days=2)),
+            builders.order_placed(
+                customer_id, order_id=new_id("o"), amount="0.01", at=T0 + timedelta(days=2)
+            ),
         )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["tier"] == "gold")
 
@@ -161,16 +186,16 @@ async def test_a_referral_rewards_both_on_the_referees_first_order_only(broker, 
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
         await publish(
             broker.bootstrap,
-            registered(referrer),
-            registered(referee, referrer_id=referrer),
-            registered(self_referrer, referrer_id=self_referrer),
+            builders.customer_registered(referrer, at=T0),
+            builders.customer_registered(referee, referrer_id=referrer, at=T0),
+            builders.customer_registered(self_referrer, referrer_id=self_referrer, at=T0),
         )
         await wait_handled(loyalty.client, "customer.registered", 3)
         await publish(
             broker.bootstrap,
-            order_placed(referee, new_id("o"), "10"),
-            order_placed(referee, new_id("o"), "10"),
-            order_placed(self_referrer, new_id("o"), "10"),
+            builders.order_placed(referee, order_id=new_id("o"), amount="10", at=T0),
+            builders.order_placed(referee, order_id=new_id("o"), amount="10", at=T0),
+            builders.order_placed(self_referrer, order_id=new_id("o"), amount="10", at=T0),
         )
         body = await wait_for_points(loyalty.client, referee, lambda b: b["balance"] >= 330)
         assert body["balance"] == 20 + 300 + 10
@@ -186,31 +211,35 @@ async def test_birthday_month_doubles_until_the_customer_is_erased(broker, servi
     customer_id = new_id("c")
     in_march = date(1990, T0.month, 21).isoformat()
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "50"))  # x2
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="50", at=T0),
+        )  # x2
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 100)
         await publish(
             broker.bootstrap,
-            storefront_event(
-                "customer.updated", {"customer_id": customer_id, "birthday": in_march}, time=T0
-            ),
+            builders.customer_updated(customer_id, birthday=in_march, at=T0),
         )
         await wait_handled(loyalty.client, "customer.updated", 1)
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "50"))  # x2
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="50", at=T0),
+        )  # x2
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 200)
         await publish(
             broker.bootstrap,
-            storefront_event(
-                "customer.erased",
-                {"customer_id": customer_id, "erased_at": T0.isoformat()},
-                source="loopcrm/profile",
-                time=T0,
-            ),
+            builders.customer_erased(customer_id, erased_at=T0, source="loopcrm/profile", at=T0),
         )
         await wait_handled(loyalty.client, "customer.erased", 1)
         # A late copy of the registration must not bring the birthday back.
-        await publish(broker.bootstrap, registered(customer_id, birthday=in_march))
+        await publish(
+            broker.bootstrap, builders.customer_registered(customer_id, birthday=in_march, at=T0)
+        )
         await wait_handled(loyalty.client, "customer.registered", 1)
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "50"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="50", at=T0),
+        )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] > 200)
         assert body["balance"] == 250
         assert len(await ledger_of(loyalty.client, customer_id)) == 3
@@ -220,16 +249,15 @@ async def test_a_review_earns_once_per_order(broker, service):
     customer_id, order_id = new_id("c"), new_id("o")
 
     def review(at):
-        data = {"customer_id": customer_id, "order_id": order_id, "rating": 5}
-        return storefront_event("review.posted", data, time=at)
+        return builders.review_posted(customer_id, order_id=order_id, rating=5, at=at)
 
     async with service("loyalty", clock=FixedClock(CLOCK_START)) as loyalty:
         await publish(
             broker.bootstrap,
-            order_placed(customer_id, order_id, "1"),
+            builders.order_placed(customer_id, order_id=order_id, amount="1", at=T0),
             review(T0),
             review(T0 + timedelta(days=1)),
-            order_placed(customer_id, new_id("o"), "1"),
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="1", at=T0),
         )
         body = await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] >= 53)
         assert body["balance"] == 2 + 50 + 1

@@ -1,5 +1,5 @@
 """1000 orders for 100 customers, published at once: every balance ends exactly as the pure
-domain computes it, though the consumer applies runs of a partition's events in one transaction
+rules compute it, though the consumer applies runs of a partition's events in one transaction
 (later events of a customer starting from the rows its earlier ones left in hand)."""
 
 import random
@@ -7,17 +7,19 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from services.loyalty.domain import DEFAULT_RULES, Origin, PointsAccount
+from services.loyalty.rules.account import PointsAccount
+from services.loyalty.rules.book import Origin
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK
 from shared.clock import FixedClock
 from tests.integration.loyalty.helpers import (
     T0,
     assert_ledger_consistent,
-    order_placed,
     points_of,
     publish_many,
     wait_handled,
 )
-from tests.support.events import new_id
+from tests.support import builders
+from tests.support.builders import new_id
 
 CUSTOMERS, ORDERS_EACH = 100, 10
 
@@ -33,7 +35,9 @@ def _orders(rng: random.Random) -> list[dict]:
             # the daily cap all come into play.
             amount = Decimal(rng.choice(["9.99", "88.80", "499.50", "1000.00", "2999.99"]))
             at = T0 + timedelta(hours=9 * k, minutes=rng.randrange(60))
-            queue.append(order_placed(customer_id, new_id("o"), amount, at=at))
+            queue.append(
+                builders.order_placed(customer_id, order_id=new_id("o"), amount=amount, at=at)
+            )
         queues.append(queue)
     events = []
     while queues:
@@ -51,7 +55,7 @@ def _expected(events: list[dict]) -> dict[str, PointsAccount]:
         account = accounts.setdefault(data["customer_id"], PointsAccount(data["customer_id"]))
         at = datetime.fromisoformat(event["time"])
         account.place_order(
-            data["order_id"], Decimal(data["amount"]), Origin(event["id"], at, DEFAULT_RULES)
+            data["order_id"], Decimal(data["amount"]), Origin(event["id"], at, DEFAULT_RULEBOOK)
         )
     return accounts
 

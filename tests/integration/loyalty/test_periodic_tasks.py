@@ -9,16 +9,16 @@ from tests.integration.loyalty.helpers import (
     T0,
     assert_ledger_consistent,
     ledger_of,
-    order_placed,
-    order_refunded,
     points_of,
     wait_for_points,
 )
-from tests.support.events import new_id, publish, read_topic
+from tests.support import builders
+from tests.support.builders import new_id
+from tests.support.events import publish, read_topic
 
 
 def _task(loyalty, name):
-    [task] = [t for t in periodic_tasks(loyalty.runtime.settings) if t.name == name]
+    [task] = [t for t in periodic_tasks(loyalty.runtime.context) if t.name == name]
     return task
 
 
@@ -29,8 +29,11 @@ async def test_a_lot_expires_at_exactly_three_years_not_a_second_before(broker, 
     async with service("loyalty", clock=clock, tasks_enabled=False) as loyalty:
         await publish(
             broker.bootstrap,
-            order_placed(customer_id, new_id("o"), "100"),  # 200 points, expire in 3 years
-            order_placed(customer_id, new_id("o"), "30", at=T0 + timedelta(days=1)),
+            # 200 points, expiring in 3 years
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="100", at=T0),
+            builders.order_placed(
+                customer_id, order_id=new_id("o"), amount="30", at=T0 + timedelta(days=1)
+            ),
         )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 230)
         expire = _task(loyalty, "expire-points")
@@ -68,9 +71,15 @@ async def test_the_monthly_review_downgrades_one_tier_a_month(broker, service):
     customer_id, order_id = new_id("c"), new_id("o")
     clock = FixedClock(T0 + timedelta(hours=1))
     async with service("loyalty", clock=clock, tasks_enabled=False) as loyalty:
-        await publish(broker.bootstrap, order_placed(customer_id, order_id, "12000"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=order_id, amount="12000", at=T0),
+        )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["tier"] == "gold")
-        await publish(broker.bootstrap, order_refunded(customer_id, order_id, "12000.00"))
+        await publish(
+            broker.bootstrap,
+            builders.order_refunded(customer_id, order_id, amount="12000.00", at=T0),
+        )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 0)
         review = _task(loyalty, "tier-review")
 
@@ -105,15 +114,18 @@ async def test_the_ledger_refuses_updates_and_deletes(broker, service):
 
     customer_id = new_id("c")
     async with service("loyalty") as loyalty:
-        await publish(broker.bootstrap, order_placed(customer_id, new_id("o"), "10"))
+        await publish(
+            broker.bootstrap,
+            builders.order_placed(customer_id, order_id=new_id("o"), amount="10", at=T0),
+        )
         await wait_for_points(loyalty.client, customer_id, lambda b: b["balance"] == 20)
         for statement in (
             "UPDATE ledger_entries SET points = 1000000",
             "DELETE FROM ledger_entries",
         ):
             try:
-                async with loyalty.runtime.transaction() as session:
-                    await session.execute(text(statement))
+                async with loyalty.runtime.transaction() as tx:
+                    await tx.session.execute(text(statement))
             except Exception as exc:
                 assert "append-only" in str(exc)
             else:

@@ -1,4 +1,4 @@
-"""What the ticketing integration tests share: API calls, events, and reading the broker."""
+"""What the ticketing integration tests share: API calls and reading the broker."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.events import new_id, read_topic, storefront_event
+from tests.support.events import read_topic
 from tests.support.polling import eventually
 
 HOURS = 3600
@@ -42,31 +42,6 @@ async def get_ticket(client: httpx.AsyncClient, ticket_id: str) -> dict[str, Any
     response = await client.get(f"/v1/tickets/{ticket_id}")
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def tier_changed(
-    customer_id: str, new_tier: str, *, time: datetime, old_tier: str = "bronze"
-) -> dict[str, Any]:
-    data = {
-        "customer_id": customer_id,
-        "old_tier": old_tier,
-        "new_tier": new_tier,
-        "net_spend_12m": "12000.00",
-        "reason": "upgrade",
-    }
-    return storefront_event("tier.changed", data, time=time, source="loopcrm/loyalty")
-
-
-def complaint_opened(
-    customer_id: str, *, time: datetime, ticket_id: str | None = None, source: str = "helpdesk"
-) -> dict[str, Any]:
-    data = {
-        "customer_id": customer_id,
-        "ticket_id": ticket_id or new_id("legacy"),
-        "category": "logistics",
-        "opened_at": time.isoformat(),
-    }
-    return storefront_event("complaint.opened", data, time=time, source=source)
 
 
 def at(text: str) -> datetime:

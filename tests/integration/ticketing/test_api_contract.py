@@ -52,7 +52,8 @@ async def test_bad_input_is_a_422_naming_the_field(service):
             ),
             ("GET", "/v1/tickets", None, {"status": "lost"}, "status"),
             ("GET", "/v1/tickets", None, {"limit": "0"}, "limit"),
-            ("GET", "/v1/tickets", None, {"offset": "-1"}, "offset"),
+            ("GET", "/v1/tickets", None, {"cursor": "not-a-cursor"}, "cursor"),
+            ("GET", "/v1/queue", None, {"cursor": "YWZ0ZXI6eA"}, "cursor"),
             ("GET", "/v1/queue", None, {"category": "weather"}, "category"),
             ("GET", "/v1/queue", None, {"limit": "1000"}, "limit"),
             ("POST", f"/v1/tickets/{ticket['id']}/responses", {"body": ""}, None, "body"),
@@ -157,15 +158,15 @@ async def test_pagination(service):
         client = ticketing.client
         opened = [(await open_ticket(client, customer_id))["id"] for _ in range(5)]
         seen: list[str] = []
-        offset: int | None = 0
-        while offset is not None:
-            page = (
-                await client.get(
-                    "/v1/tickets", params={"customer_id": customer_id, "limit": 2, "offset": offset}
-                )
-            ).json()
+        cursor: str | None = None
+        while True:
+            after = {"cursor": cursor} if cursor is not None else {}
+            params = {"customer_id": customer_id, "limit": 2, **after}
+            page = (await client.get("/v1/tickets", params=params)).json()
             assert page["total"] == 5
             seen += [t["id"] for t in page["items"]]
-            offset = page["next_offset"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
         assert sorted(seen) == sorted(opened)
         assert len(seen) == 5

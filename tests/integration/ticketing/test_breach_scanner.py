@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from services.ticketing.tasks import breach_scan_task
 from shared.clock import FixedClock
+from shared.transaction import Transaction
 from tests.integration.ticketing.helpers import (
     add_agent,
     at,
@@ -12,8 +18,8 @@ from tests.integration.ticketing.helpers import (
     metric_value,
     open_ticket,
     published,
-    tier_changed,
 )
+from tests.support.builders import tier_changed
 from tests.support.events import new_id, publish
 from tests.support.polling import eventually
 
@@ -30,10 +36,10 @@ async def test_a_missed_sla_is_breached_once_escalated_and_handed_to_a_senior(br
     bronze_customer, gold_customer, answered_customer = new_id("c"), new_id("c"), new_id("c")
     async with service("ticketing", clock=clock, tasks_enabled=False) as ticketing:
         client, runtime = ticketing.client, ticketing.runtime
-        scan = ticketing.app.state.breach_scan
+        scan = breach_scan_task(runtime.context)
         junior = await add_agent(client, f"{prefix}-1-junior", "logistics")
         senior = await add_agent(client, f"{prefix}-2-senior", "logistics", senior=True)
-        await publish(broker.bootstrap, tier_changed(gold_customer, "gold", time=T0))
+        await publish(broker.bootstrap, tier_changed(gold_customer, new_tier="gold", at=T0))
         await eventually(
             lambda: client.get(f"/v1/customers/{gold_customer}/tier"),
             lambda r: r.json()["tier"] == "gold",
@@ -100,17 +106,19 @@ async def test_a_scan_that_fails_counts_nothing(service):
     ) as ticketing:
         await open_ticket(ticketing.client, new_id("c"))
         clock.advance(timedelta(days=2))
-        scan = ticketing.app.state.breach_scan
+        scan = breach_scan_task(ticketing.runtime.context)
 
         class Boom(Exception):
             pass
 
-        try:
-            async with ticketing.runtime.transaction() as session:
-                await scan.run(session, clock.now())
+        @asynccontextmanager
+        async def failing_commit() -> AsyncIterator[Transaction]:
+            async with ticketing.runtime.transaction(clock.now()) as tx:
+                yield tx
                 raise Boom
-        except Boom:
-            pass
+
+        with pytest.raises(Boom):
+            await scan.run(failing_commit, clock.now())
         page = (await ticketing.client.get("/metrics")).text
         assert breaches(page, "bronze") == 0
 

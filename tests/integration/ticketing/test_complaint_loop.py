@@ -9,13 +9,12 @@ import pytest
 from tests.integration.ticketing.helpers import (
     add_agent,
     at,
-    complaint_opened,
     get_ticket,
     handled,
     open_ticket,
     published,
-    tier_changed,
 )
+from tests.support.builders import complaint_opened, tier_changed
 from tests.support.events import new_id, publish
 from tests.support.polling import eventually
 
@@ -62,7 +61,9 @@ async def test_a_complaint_reprioritises_the_customers_open_tickets_by_tier(
             client, other_customer, opened_at=three_days_ago.isoformat()
         )
         if tier != "bronze":
-            await publish(broker.bootstrap, tier_changed(customer_id, tier, time=datetime.now(UTC)))
+            await publish(
+                broker.bootstrap, tier_changed(customer_id, new_tier=tier, at=datetime.now(UTC))
+            )
             await eventually(
                 lambda: client.get(f"/v1/customers/{customer_id}/tier"),
                 lambda r: r.json()["tier"] == tier,
@@ -115,7 +116,9 @@ async def test_a_complaint_from_another_source_with_an_unknown_ticket_still_repr
         inquiry = await open_ticket(client, customer_id)
         complaint_time = datetime.now(UTC)
         legacy_ticket = new_id("legacy")
-        reported = complaint_opened(customer_id, time=complaint_time, ticket_id=legacy_ticket)
+        reported = complaint_opened(
+            customer_id, at=complaint_time, ticket_id=legacy_ticket, source="helpdesk"
+        )
         reported_again = {**reported, "id": new_id("evt")}
         await publish(broker.bootstrap, reported, reported_again)
 
@@ -142,10 +145,10 @@ async def test_tier_changed_pulls_due_times_forward_and_a_stale_one_is_ignored(b
         inquiry = await open_ticket(client, customer_id)
         upgraded_at = datetime.now(UTC)
         stale = tier_changed(
-            customer_id, "bronze", time=upgraded_at - timedelta(hours=1), old_tier="silver"
+            customer_id, new_tier="bronze", old_tier="silver", at=upgraded_at - timedelta(hours=1)
         )
         await publish(
-            broker.bootstrap, tier_changed(customer_id, "platinum", time=upgraded_at), stale
+            broker.bootstrap, tier_changed(customer_id, new_tier="platinum", at=upgraded_at), stale
         )
 
         updated = await eventually(

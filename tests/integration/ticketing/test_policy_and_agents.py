@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.integration.ticketing.helpers import add_agent, at, get_ticket, handled, open_ticket
-from tests.support.events import new_id, publish, storefront_event
+from tests.support.builders import customer_erased, order_refunded, tier_changed
+from tests.support.events import new_id, publish
 
 QUIET = {"tasks_enabled": False, "consumers_enabled": False}
 READER_KEY = "reader-key-0123456789"
@@ -65,7 +66,9 @@ async def test_dispatch_by_skill_load_and_seniority(broker, service):
         assert (first["assignee"], second["assignee"]) == (one["agent_id"], two["agent_id"])
 
         vip = new_id("c")
-        await publish(broker.bootstrap, _tier_changed(vip, "platinum"))
+        await publish(
+            broker.bootstrap, tier_changed(vip, new_tier="platinum", at=datetime.now(UTC))
+        )
         await handled(client, "tier.changed", 1)
         vip_logistics = await open_ticket(client, vip)
         vip_quality = await open_ticket(client, vip, category="quality")
@@ -99,11 +102,7 @@ async def test_erasure_and_return_reasons(broker, service):
             _refund(customer_id, "size_mismatch", "50.00", now),
             _refund(other_id, "quality_defect", "1299.00", now - timedelta(days=40)),
         ]
-        erased = storefront_event(
-            "customer.erased",
-            {"customer_id": customer_id, "erased_at": now.isoformat()},
-            source="loopcrm/profile",
-        )
+        erased = customer_erased(customer_id, erased_at=now, at=now)
         await publish(broker.bootstrap, *refunds, erased)
         await handled(client, "customer.erased", 1)
         await handled(client, "order.refunded", 3)
@@ -126,17 +125,5 @@ async def test_erasure_and_return_reasons(broker, service):
         assert recent.json()["total_refunds"] == 2
 
 
-def _tier_changed(customer_id: str, tier: str) -> dict:
-    data = {
-        "customer_id": customer_id,
-        "old_tier": "bronze",
-        "new_tier": tier,
-        "net_spend_12m": "31000",
-        "reason": "upgrade",
-    }
-    return storefront_event("tier.changed", data, source="loopcrm/loyalty")
-
-
 def _refund(customer_id: str, reason: str, amount: str, time: datetime) -> dict:
-    data = {"customer_id": customer_id, "order_id": new_id("o"), "amount": amount, "reason": reason}
-    return storefront_event("order.refunded", data, time=time)
+    return order_refunded(customer_id, new_id("o"), amount=amount, reason=reason, at=time)

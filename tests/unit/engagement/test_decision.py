@@ -5,19 +5,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.engagement.rules import (
+from services.engagement.rules.channels import Channel, Purpose
+from services.engagement.rules.decision import (
     FREQUENT_RETURNER_TAG,
-    Channel,
     CustomerState,
     Decision,
-    EngagementPolicy,
     Outcome,
     OutgoingMessage,
-    Purpose,
     SuppressionReason,
     decide,
     marketing_sent_in_window,
 )
+from services.engagement.rules.policy import EngagementPolicy
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -4,7 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.engagement.rules import extend_silence, is_silenced
+from services.engagement.rules.silence import (
+    SilenceExtended,
+    extend_silence,
+    is_silenced,
+    silence_after_complaint,
+)
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -63,3 +68,11 @@ def test_naive_times_are_rejected() -> None:
         is_silenced(NOW, datetime(2025, 3, 1))
     with pytest.raises(ValueError, match="days"):
         extend_silence(None, NOW, days=0)
+
+
+def test_a_complaint_extends_and_announces_only_a_silence_in_force() -> None:
+    started = silence_after_complaint(None, NOW - 2 * DAY, NOW, days=30)
+    assert started == SilenceExtended(NOW + 28 * DAY, in_force=True)
+    assert silence_after_complaint(started.until, NOW - 5 * DAY, NOW, days=30) is None
+    backdated = silence_after_complaint(None, NOW - 31 * DAY, NOW, days=30)
+    assert backdated == SilenceExtended(NOW - DAY, in_force=False)

@@ -1,11 +1,13 @@
-"""Builders for loyalty unit tests: UTC instants, origins and fresh ids per test."""
+"""Values for the loyalty rules tests: UTC instants, origins and accounts with fresh ids."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-from services.loyalty.domain import DEFAULT_RULES, LoyaltyRules, Origin, PointsAccount
+from services.loyalty.rules.account import PointsAccount
+from services.loyalty.rules.book import Origin
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK, Rulebook
+from tests.support.builders import new_id
 
 
 def utc(
@@ -14,12 +16,8 @@ def utc(
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def origin_at(at: datetime, rules: LoyaltyRules = DEFAULT_RULES) -> Origin:
-    return Origin(new_id("src"), at, rules)
+def origin_at(at: datetime, rulebook: Rulebook = DEFAULT_RULEBOOK) -> Origin:
+    return Origin(new_id("src"), at, rulebook)
 
 
 def new_account(**fields: object) -> PointsAccount:

@@ -11,24 +11,23 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from services.loyalty.domain import (
-    DEFAULT_RULES,
+from services.loyalty.rules.account import PointsAccount
+from services.loyalty.rules.book import Origin
+from services.loyalty.rules.business_time import business_day
+from services.loyalty.rules.errors import InsufficientPoints
+from services.loyalty.rules.ledger import (
     EntryKind,
     EntryReason,
-    InsufficientPoints,
     LedgerEntry,
-    LoyaltyRules,
-    Origin,
-    PointsAccount,
-    Task,
     balance_from_entries,
-    business_day,
     held_from_entries,
 )
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK, Rulebook
+from services.loyalty.rules.tasks import Task
 from tests.unit.loyalty.factories import utc
 
 START = utc(2023, 1, 1)
-TIGHT_RULES = LoyaltyRules(version=2, daily_earn_cap=300, stack_multipliers=True)
+TIGHT_RULEBOOK = Rulebook(version=2, daily_earn_cap=300, stack_multipliers=True)
 
 amounts = st.decimals(min_value=0, max_value=6000, places=2)
 picks = st.integers(min_value=0, max_value=1000)
@@ -51,16 +50,16 @@ class AccountMachine(RuleBasedStateMachine):
         self.sequence = 0
 
     @initialize(
-        rules=st.sampled_from([DEFAULT_RULES, TIGHT_RULES]),
+        rulebook=st.sampled_from([DEFAULT_RULEBOOK, TIGHT_RULEBOOK]),
         birthday=st.none() | st.dates(min_value=date(1950, 1, 1), max_value=date(2005, 12, 31)),
     )
-    def open_account(self, rules: LoyaltyRules, birthday: date | None) -> None:
-        self.loyalty_rules = rules
+    def open_account(self, rulebook: Rulebook, birthday: date | None) -> None:
+        self.rulebook = rulebook
         self.account = PointsAccount("c-under-test", birthday=birthday, referrer_id="c-referrer")
 
     def origin(self) -> Origin:
         self.sequence += 1
-        return Origin(f"src-{self.sequence}", self.now, self.loyalty_rules)
+        return Origin(f"src-{self.sequence}", self.now, self.rulebook)
 
     @rule(step=clock_steps)
     def advance_clock(self, step: timedelta) -> None:
@@ -120,7 +119,7 @@ class AccountMachine(RuleBasedStateMachine):
 
     @rule()
     def expire_due_lots(self) -> None:
-        self.entries += self.account.expire_due_lots(self.now, self.loyalty_rules)
+        self.entries += self.account.expire_due_lots(self.now, self.rulebook)
         assert self.account.available_at(self.now) == max(0, self.account.balance)
 
     @precondition(lambda self: self.account.holds)
@@ -176,9 +175,9 @@ class AccountMachine(RuleBasedStateMachine):
         credited: dict[date, int] = defaultdict(int)
         for entry in self.entries:
             if entry.kind is EntryKind.EARN:
-                day = business_day(entry.business_time, self.loyalty_rules.business_timezone)
+                day = business_day(entry.business_time, self.rulebook.business_timezone)
                 credited[day] += entry.points
-        assert all(points <= self.loyalty_rules.daily_earn_cap for points in credited.values())
+        assert all(points <= self.rulebook.daily_earn_cap for points in credited.values())
 
 
 AccountMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)

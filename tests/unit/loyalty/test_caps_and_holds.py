@@ -2,15 +2,14 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import (
-    EntryKind,
-    LoyaltyRules,
-    Task,
-    UnknownHold,
-    order_key,
-    split_by_daily_cap,
-)
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.account import order_key
+from services.loyalty.rules.caps import split_by_daily_cap
+from services.loyalty.rules.errors import UnknownHold
+from services.loyalty.rules.ledger import EntryKind
+from services.loyalty.rules.rulebook import Rulebook
+from services.loyalty.rules.tasks import Task
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 DAY = utc(2024, 5, 1, 2)  # 10:00 in Shanghai
 NEXT_BUSINESS_DAY = utc(2024, 5, 1, 16)  # midnight in Shanghai
@@ -68,9 +67,9 @@ def test_the_cap_starts_afresh_on_the_next_business_day():
 
 def test_the_cap_is_a_rule():
     account = new_account()
-    rules = LoyaltyRules(daily_earn_cap=150)
+    rulebook = Rulebook(daily_earn_cap=150)
 
-    outcome = account.place_order(new_id("order"), Decimal("100"), origin_at(DAY, rules))
+    outcome = account.place_order(new_id("order"), Decimal("100"), origin_at(DAY, rulebook))
 
     assert [(e.kind, e.points) for e in outcome.entries] == [
         (EntryKind.EARN, 150),

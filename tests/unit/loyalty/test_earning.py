@@ -3,14 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import (
-    DEFAULT_RULES,
-    InvalidInput,
-    LoyaltyRules,
-    Multiplier,
-    Tier,
-    earn_points_for_order,
-)
+from services.loyalty.rules.earning import Multiplier, earn_points_for_order
+from services.loyalty.rules.errors import RefusedByRules
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK, Rulebook, Tier
 from tests.unit.loyalty.factories import utc
 
 MAY_DAY = utc(2024, 5, 1, 4)
@@ -22,7 +17,7 @@ def earn(
     first: bool = False,
     birthday: date | None = None,
     tier: Tier = Tier.BRONZE,
-    rules: LoyaltyRules = DEFAULT_RULES,
+    rulebook: Rulebook = DEFAULT_RULEBOOK,
     placed_at=MAY_DAY,
 ):
     return earn_points_for_order(
@@ -31,7 +26,7 @@ def earn(
         is_first_order=first,
         birthday=birthday,
         tier=tier,
-        rules=rules,
+        rulebook=rulebook,
     )
 
 
@@ -70,9 +65,9 @@ def test_the_birthday_month_is_judged_in_the_business_timezone():
 
 
 def test_without_stacking_only_the_largest_multiplier_applies():
-    rules = LoyaltyRules(first_order_multiplier=Decimal("3"))
+    rulebook = Rulebook(first_order_multiplier=Decimal("3"))
 
-    earning = earn("1000", first=True, birthday=date(2000, 5, 1), rules=rules)
+    earning = earn("1000", first=True, birthday=date(2000, 5, 1), rulebook=rulebook)
 
     assert len(earning.qualifying_multipliers) == 3
     assert earning.multiplier == 3
@@ -80,9 +75,9 @@ def test_without_stacking_only_the_largest_multiplier_applies():
 
 
 def test_with_stacking_the_multipliers_multiply():
-    rules = LoyaltyRules(stack_multipliers=True)
+    rulebook = Rulebook(stack_multipliers=True)
 
-    earning = earn("1000", first=True, birthday=date(2000, 5, 1), rules=rules)
+    earning = earn("1000", first=True, birthday=date(2000, 5, 1), rulebook=rulebook)
 
     assert earning.multiplier == 8
     assert earning.points == 8000
@@ -108,22 +103,24 @@ def test_tier_bonus_applies_on_top_of_the_multiplier():
 
 def test_rounding_happens_once_at_the_end():
     # 3 x 1.5 x 1.5 x 1.1 = 7.425 -> 7; flooring each step would give 6.
-    rules = LoyaltyRules(
+    rulebook = Rulebook(
         stack_multipliers=True,
         first_order_multiplier=Decimal("1.5"),
         birthday_month_multiplier=Decimal("1.5"),
     )
 
-    earning = earn("3.80", first=True, birthday=date(2000, 5, 1), tier=Tier.SILVER, rules=rules)
+    earning = earn(
+        "3.80", first=True, birthday=date(2000, 5, 1), tier=Tier.SILVER, rulebook=rulebook
+    )
 
     assert earning.base_points == 3
     assert earning.points == 7
 
 
 def test_the_breakdown_explains_every_step():
-    rules = LoyaltyRules(version=4)
+    rulebook = Rulebook(version=4)
 
-    earning = earn("1299.00", first=True, tier=Tier.GOLD, rules=rules)
+    earning = earn("1299.00", first=True, tier=Tier.GOLD, rulebook=rulebook)
 
     assert earning.base_points == 1299
     assert earning.multiplier == 2
@@ -140,12 +137,12 @@ def test_the_breakdown_explains_every_step():
 
 @pytest.mark.parametrize("amount", [Decimal("-1"), Decimal("NaN"), Decimal("Infinity"), 12.5])
 def test_amounts_must_be_finite_non_negative_decimals(amount):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         earn_points_for_order(
             amount=amount,
             placed_at=MAY_DAY,
             is_first_order=False,
             birthday=None,
             tier=Tier.BRONZE,
-            rules=DEFAULT_RULES,
+            rulebook=DEFAULT_RULEBOOK,
         )

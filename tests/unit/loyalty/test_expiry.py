@@ -3,15 +3,12 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import (
-    EntryKind,
-    EntryReason,
-    InvalidInput,
-    Task,
-    add_calendar_years,
-    business_day,
-)
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.business_time import add_calendar_years, business_day
+from services.loyalty.rules.errors import RefusedByRules
+from services.loyalty.rules.ledger import EntryKind, EntryReason
+from services.loyalty.rules.tasks import Task
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 EARNED_AT = utc(2024, 5, 1, 2, 30)
 EXPIRES_AT = utc(2027, 5, 1, 2, 30)
@@ -39,7 +36,9 @@ def test_a_second_before_three_years_the_lot_still_counts():
     account = new_account()
     account.complete_task(Task.SHARE, origin_at(EARNED_AT))
 
-    entries = account.expire_due_lots(EXPIRES_AT - timedelta(seconds=1), origin_at(EARNED_AT).rules)
+    entries = account.expire_due_lots(
+        EXPIRES_AT - timedelta(seconds=1), origin_at(EARNED_AT).rulebook
+    )
 
     assert entries == []
     assert account.balance == 100
@@ -49,7 +48,7 @@ def test_at_exactly_three_years_the_lot_expires():
     account = new_account()
     account.complete_task(Task.SHARE, origin_at(EARNED_AT))
 
-    (expiry,) = account.expire_due_lots(EXPIRES_AT, origin_at(EARNED_AT).rules)
+    (expiry,) = account.expire_due_lots(EXPIRES_AT, origin_at(EARNED_AT).rulebook)
 
     assert (expiry.kind, expiry.reason, expiry.points) == (
         EntryKind.EXPIRE,
@@ -63,12 +62,12 @@ def test_at_exactly_three_years_the_lot_expires():
 
 def test_only_what_remains_of_a_lot_expires_and_only_once():
     account = new_account()
-    rules = origin_at(EARNED_AT).rules
+    rulebook = origin_at(EARNED_AT).rulebook
     account.place_order(new_id("order"), Decimal("150"), origin_at(EARNED_AT))  # 300 points
     account.redeem(100, origin_at(EARNED_AT + timedelta(days=1)))
 
-    first = account.expire_due_lots(EXPIRES_AT + timedelta(days=5), rules)
-    second = account.expire_due_lots(EXPIRES_AT + timedelta(days=6), rules)
+    first = account.expire_due_lots(EXPIRES_AT + timedelta(days=5), rulebook)
+    second = account.expire_due_lots(EXPIRES_AT + timedelta(days=6), rulebook)
 
     assert [e.points for e in first] == [-200]
     assert second == []
@@ -89,13 +88,13 @@ def test_any_operation_first_expires_what_is_due_by_its_time():
 
 def test_points_expiring_in_the_next_30_days():
     account = new_account()
-    rules = origin_at(EARNED_AT).rules
+    rulebook = origin_at(EARNED_AT).rulebook
     account.complete_task(Task.SHARE, origin_at(EARNED_AT))
     account.complete_task(Task.CHECK_IN, origin_at(EARNED_AT + timedelta(days=40)))
 
-    assert account.expiring_soon(EXPIRES_AT - timedelta(days=30), rules) == 100
-    assert account.expiring_soon(EXPIRES_AT - timedelta(days=31), rules) == 0
-    assert account.expiring_soon(EXPIRES_AT + timedelta(days=10), rules) == 10
+    assert account.expiring_soon(EXPIRES_AT - timedelta(days=30), rulebook) == 100
+    assert account.expiring_soon(EXPIRES_AT - timedelta(days=31), rulebook) == 0
+    assert account.expiring_soon(EXPIRES_AT + timedelta(days=10), rulebook) == 10
 
 
 def test_the_business_day_follows_the_business_timezone():
@@ -118,18 +117,18 @@ def test_other_offsets_are_normalised_to_utc():
 def test_naive_datetimes_are_refused():
     account = new_account()
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         account.complete_task(Task.SHARE, origin_at(datetime(2024, 5, 1, 10)))
 
 
 def test_a_leap_day_lot_expires_at_the_same_time_on_the_28th_of_february():
     account = new_account()
     leap_day = utc(2024, 2, 29, 3)
-    rules = origin_at(leap_day).rules
+    rulebook = origin_at(leap_day).rulebook
     account.complete_task(Task.SHARE, origin_at(leap_day))
 
-    before = account.expire_due_lots(utc(2027, 2, 28, 2, 59, 59), rules)
-    at_the_instant = account.expire_due_lots(utc(2027, 2, 28, 3), rules)
+    before = account.expire_due_lots(utc(2027, 2, 28, 2, 59, 59), rulebook)
+    at_the_instant = account.expire_due_lots(utc(2027, 2, 28, 3), rulebook)
 
     assert before == []
     assert [e.points for e in at_the_instant] == [-100]

@@ -1,11 +1,11 @@
-from services.loyalty.domain import (
-    DEFAULT_RULES,
+from services.loyalty.rules.ledger import (
     EntryKind,
     EntryReason,
     LedgerEntry,
     balance_from_entries,
     held_from_entries,
 )
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK
 from tests.unit.loyalty.factories import utc
 
 
@@ -16,7 +16,7 @@ def entry(kind: EntryKind, points: int) -> LedgerEntry:
         reason=EntryReason.ADMIN,
         points=points,
         source_id="s-1",
-        rule_version=DEFAULT_RULES.version,
+        rule_version=DEFAULT_RULEBOOK.version,
         business_time=utc(2024, 5, 1),
     )
 

@@ -3,8 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import EntryKind, InsufficientPoints, InvalidInput, Task
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.errors import InsufficientPoints, RefusedByRules
+from services.loyalty.rules.ledger import EntryKind
+from services.loyalty.rules.tasks import Task
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 T0 = utc(2024, 1, 10, 2)
 
@@ -56,7 +59,7 @@ def test_100_points_make_one_yuan_of_coupon():
 def test_redemptions_are_positive_multiples_of_100(points):
     account = account_with_three_lots()
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         account.redeem(points, origin_at(utc(2024, 4, 1)))
 
 

@@ -2,14 +2,12 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import (
-    DEFAULT_RULES,
-    EntryReason,
-    InvalidInput,
-    accept_referrer,
-    decide_referral_award,
-)
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.errors import RefusedByRules
+from services.loyalty.rules.ledger import EntryReason
+from services.loyalty.rules.referral import accept_referrer, decide_referral_award
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 PLACED_AT = utc(2024, 5, 1, 2)
 
@@ -26,7 +24,7 @@ def test_a_self_referral_never_pays():
         referrer_id="c-1",
         is_first_order=True,
         already_rewarded=False,
-        rules=DEFAULT_RULES,
+        rulebook=DEFAULT_RULEBOOK,
     )
 
     assert award is None
@@ -91,9 +89,9 @@ def test_an_award_is_credited_only_to_its_referrer():
         referrer_id="c-8",
         is_first_order=True,
         already_rewarded=False,
-        rules=DEFAULT_RULES,
+        rulebook=DEFAULT_RULEBOOK,
     )
     assert award is not None
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         someone_else.credit_referrer_bonus(award, origin_at(PLACED_AT))

@@ -4,7 +4,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.loyalty.domain import DEFAULT_RULES, Origin, PointsAccount
+from services.loyalty.rules.account import PointsAccount
+from services.loyalty.rules.book import Origin
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK
 from tests.unit.loyalty.factories import utc
 
 START = utc(2024, 3, 1)
@@ -21,13 +23,15 @@ def test_partial_refunds_never_take_back_more_than_the_order_gave(
 ) -> None:
     account = PointsAccount("c-under-test")
     if earlier_spend != "0":
-        account.place_order("earlier", Decimal(earlier_spend), Origin("s-0", START, DEFAULT_RULES))
-    placed = account.place_order("order", amount, Origin("s-1", START, DEFAULT_RULES))
+        account.place_order(
+            "earlier", Decimal(earlier_spend), Origin("s-0", START, DEFAULT_RULEBOOK)
+        )
+    placed = account.place_order("order", amount, Origin("s-1", START, DEFAULT_RULEBOOK))
     assert placed.earning is not None
 
     clawed = 0
     for n, refunded in enumerate(refunds):
-        origin = Origin(f"refund-{n}", START + timedelta(days=n), DEFAULT_RULES)
+        origin = Origin(f"refund-{n}", START + timedelta(days=n), DEFAULT_RULEBOOK)
         clawed += account.refund_order("order", refunded, origin).points_clawed_back
 
     assert clawed == account.orders["order"].points_clawed_back

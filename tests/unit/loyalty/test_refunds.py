@@ -2,8 +2,12 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import EntryKind, EntryReason, Task, clawback_due, order_key
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.account import order_key
+from services.loyalty.rules.ledger import EntryKind, EntryReason
+from services.loyalty.rules.orders import clawback_due
+from services.loyalty.rules.tasks import Task
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 PLACED_AT = utc(2024, 5, 1, 2)
 LATER = utc(2024, 5, 20, 2)

@@ -1,7 +1,11 @@
 import pytest
 
-from services.loyalty.domain import EntryKind, EntryReason, InvalidInput, LoyaltyRules, Task
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from services.loyalty.rules.errors import RefusedByRules
+from services.loyalty.rules.ledger import EntryKind, EntryReason
+from services.loyalty.rules.rulebook import Rulebook
+from services.loyalty.rules.tasks import Task
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 MORNING = utc(2024, 5, 1, 1)  # 09:00 Shanghai
 EVENING = utc(2024, 5, 1, 15, 59)  # 23:59 Shanghai, same business day
@@ -68,10 +72,10 @@ def test_reviews_of_two_orders_pay_once_a_day_by_default():
 
 def test_reviews_of_two_orders_the_same_day_both_pay_when_the_rule_allows():
     account = new_account()
-    rules = LoyaltyRules(review_once_per_day=False)
+    rulebook = Rulebook(review_once_per_day=False)
 
     for _ in range(2):
-        account.complete_task(Task.REVIEW, origin_at(MORNING, rules), order_id=new_id("order"))
+        account.complete_task(Task.REVIEW, origin_at(MORNING, rulebook), order_id=new_id("order"))
 
     assert account.balance == 100
 
@@ -79,8 +83,8 @@ def test_reviews_of_two_orders_the_same_day_both_pay_when_the_rule_allows():
 def test_a_review_needs_its_order_and_other_tasks_take_none():
     account = new_account()
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         account.complete_task(Task.REVIEW, origin_at(MORNING))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RefusedByRules):
         account.complete_task(Task.CHECK_IN, origin_at(MORNING), order_id="o-1")
     assert account.balance == 0

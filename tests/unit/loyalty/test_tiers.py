@@ -2,17 +2,17 @@ from decimal import Decimal
 
 import pytest
 
-from services.loyalty.domain import (
-    DEFAULT_RULES,
+from services.loyalty.rules.rulebook import DEFAULT_RULEBOOK, Tier
+from services.loyalty.rules.tiers import (
     Spend,
-    Tier,
     TierChangeReason,
     net_spend_in_window,
     tier_at_monthly_review,
     tier_for_net_spend,
     tier_progress,
 )
-from tests.unit.loyalty.factories import new_account, new_id, origin_at, utc
+from tests.support.builders import new_id
+from tests.unit.loyalty.factories import new_account, origin_at, utc
 
 JAN = utc(2024, 1, 15, 2)
 REVIEW = utc(2024, 2, 1)
@@ -31,7 +31,7 @@ REVIEW = utc(2024, 2, 1)
     ],
 )
 def test_tier_for_net_spend(spend, tier):
-    assert tier_for_net_spend(Decimal(spend), DEFAULT_RULES) is tier
+    assert tier_for_net_spend(Decimal(spend), DEFAULT_RULEBOOK) is tier
 
 
 def test_net_spend_counts_the_trailing_12_months_net_of_refunds():
@@ -43,7 +43,7 @@ def test_net_spend_counts_the_trailing_12_months_net_of_refunds():
         Spend(utc(2024, 7, 1), Decimal("900")),  # after now: out
     ]
 
-    assert net_spend_in_window(spends, now, DEFAULT_RULES) == Decimal("1000.50")
+    assert net_spend_in_window(spends, now, DEFAULT_RULEBOOK) == Decimal("1000.50")
 
 
 def test_an_upgrade_takes_effect_at_once():
@@ -79,7 +79,7 @@ def test_the_monthly_review_drops_exactly_one_tier():
     account.refund_order(order_id, Decimal("30000"), origin_at(JAN))
     assert account.tier is Tier.PLATINUM
 
-    reviews = [account.review_tier(utc(2024, month, 1), DEFAULT_RULES) for month in (2, 3, 4, 5)]
+    reviews = [account.review_tier(utc(2024, month, 1), DEFAULT_RULEBOOK) for month in (2, 3, 4, 5)]
 
     assert [(c.old_tier, c.new_tier) for c in reviews if c is not None] == [
         (Tier.PLATINUM, Tier.GOLD),
@@ -91,11 +91,11 @@ def test_the_monthly_review_drops_exactly_one_tier():
 
 
 def test_the_monthly_review_keeps_a_tier_still_earned():
-    assert tier_at_monthly_review(Tier.GOLD, Decimal("15000"), REVIEW, DEFAULT_RULES) is None
+    assert tier_at_monthly_review(Tier.GOLD, Decimal("15000"), REVIEW, DEFAULT_RULEBOOK) is None
 
 
 def test_the_monthly_review_upgrades_when_spend_has_reached_a_higher_tier():
-    change = tier_at_monthly_review(Tier.SILVER, Decimal("30000"), REVIEW, DEFAULT_RULES)
+    change = tier_at_monthly_review(Tier.SILVER, Decimal("30000"), REVIEW, DEFAULT_RULEBOOK)
 
     assert change is not None
     assert change.new_tier is Tier.PLATINUM
@@ -106,16 +106,16 @@ def test_spend_leaving_the_window_lowers_the_tier_at_the_review():
     account.place_order(new_id("order"), Decimal("2500"), origin_at(JAN))
     assert account.tier is Tier.SILVER
 
-    assert account.review_tier(utc(2024, 12, 1), DEFAULT_RULES) is None
-    change = account.review_tier(utc(2025, 2, 1), DEFAULT_RULES)
+    assert account.review_tier(utc(2024, 12, 1), DEFAULT_RULEBOOK) is None
+    change = account.review_tier(utc(2025, 2, 1), DEFAULT_RULEBOOK)
 
     assert change is not None
     assert change.new_tier is Tier.BRONZE
 
 
 def test_tier_progress_names_the_next_tier_and_the_spend_it_needs():
-    progress = tier_progress(Decimal("2500"), DEFAULT_RULES)
-    top = tier_progress(Decimal("45000"), DEFAULT_RULES)
+    progress = tier_progress(Decimal("2500"), DEFAULT_RULEBOOK)
+    top = tier_progress(Decimal("45000"), DEFAULT_RULEBOOK)
 
     assert (progress.next_tier, progress.spend_to_next_tier) == (Tier.GOLD, Decimal("7500"))
     assert (top.next_tier, top.spend_to_next_tier) == (None, Decimal(0))
@@ -127,4 +127,4 @@ def test_the_window_of_a_leap_day_starts_on_the_28th_of_february():
         Spend(utc(2023, 2, 28, 12, 0, 1), Decimal("20")),
     ]
 
-    assert net_spend_in_window(spends, utc(2024, 2, 29, 12), DEFAULT_RULES) == Decimal("20")
+    assert net_spend_in_window(spends, utc(2024, 2, 29, 12), DEFAULT_RULEBOOK) == Decimal("20")

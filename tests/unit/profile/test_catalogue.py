@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.profile.catalogue import CatalogueError, parse_catalogue
-from services.profile.tagging import TAG_GROUPS, AnyOf, Condition
-from tests.unit.profile.builders import catalogue
+from services.profile.rules.catalogue import CatalogueError, parse_catalogue
+from services.profile.rules.tags import TAG_GROUPS, AnyOf, Condition
+from tests.unit.profile.rule_inputs import catalogue
 
 DESIGN_TAGS = {
     "appliance_intent",

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.profile import facts as f
-from services.profile.tagging import holds
-from tests.unit.profile.builders import (
+from services.profile.rules import facts as f
+from services.profile.rules.tags import holds
+from tests.unit.profile.rule_inputs import (
     DAY,
     MICROSECOND,
     NOW,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.profile.tagging import (
+from services.profile.rules.tags import (
     AllOf,
     AnyOf,
     Condition,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.profile import facts as f
-from services.profile.facts_codec import facts_from_json, facts_to_json
-from tests.unit.profile.builders import MICROSECOND, NOW, ago, order, views, with_orders
+from services.profile.repository.facts import facts_from_json, facts_to_json
+from services.profile.rules import facts as f
+from tests.unit.profile.rule_inputs import MICROSECOND, NOW, ago, order, views, with_orders
 
 
 def test_an_order_announced_twice_counts_once() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from services.profile import facts as f
-from services.profile.features import feature_value, next_change
-from tests.unit.profile.builders import (
+from services.profile.rules import facts as f
+from services.profile.rules.features import feature_value, next_change
+from tests.unit.profile.rule_inputs import (
     DAY,
     NOW,
     SHANGHAI,

@@ -5,18 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from services.ticketing.rules import (
-    ChangeReason,
-    Priority,
-    TicketKind,
-    TicketStatus,
-    Tier,
-    apply_change,
-    escalate,
-    escalate_breach,
-    is_breached,
-)
-from tests.unit.ticketing.builders import T0, ticket
+from services.ticketing.rules.breach import escalate, escalate_breach, is_breached
+from services.ticketing.rules.ticket import apply_change
+from services.ticketing.rules.values import ChangeReason, Priority, TicketKind, TicketStatus, Tier
+from tests.unit.ticketing.ticket_states import T0, ticket
 
 TICK = timedelta(microseconds=1)
 

@@ -1,175 +1,169 @@
-"""Ticketing's handlers on a throwaway SQLite database: state and outbox rows, no broker."""
+"""Ticketing's handlers, commands and breach scan through the harness: state and published
+events on a throwaway SQLite database, no broker."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ticketing.handlers import tickets
-from services.ticketing.handlers.agents import create_agent
-from services.ticketing.handlers.events import event_handlers
-from services.ticketing.models import Base, Ticket
-from services.ticketing.schemas import AgentCreate, ResponseCreate, TicketCreate, TicketResolve
-from services.ticketing.tasks import scan_for_breaches
+from services.ticketing import repository
+from services.ticketing.models import Ticket
+from services.ticketing.rules.queue import in_work_order
+from services.ticketing.tasks import BREACH_SCAN, escalate_overdue
 from shared.clock import FixedClock
-from shared.db import create_engine, create_session_factory
-from shared.events.catalogue import data_model_for
-from shared.events.envelope import CloudEvent, TypedEvent
-from shared.tables import kit_metadata, outbox
+from tests.support import builders
+from tests.support.builders import new_id
+from tests.support.harness import ServiceHarness, service_harness
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-SOURCE = "loopcrm/ticketing"
 
 
 @pytest.fixture
-async def session(tmp_path: Path) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ticketing.db'}")
-    async with engine.begin() as connection:
-        for metadata in (Base.metadata, kit_metadata):
-            await connection.run_sync(metadata.create_all)
-    async with create_session_factory(engine)() as session, session.begin():
-        yield session
-    await engine.dispose()
+def clock() -> FixedClock:
+    return FixedClock(T0)
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+@pytest.fixture
+async def svc(tmp_path: Path, clock: FixedClock) -> AsyncIterator[ServiceHarness]:
+    async with service_harness("ticketing", tmp_path, clock=clock) as harness:
+        yield harness
 
 
-def event(event_type: str, data: dict[str, Any], time: datetime, source: str = "x") -> TypedEvent:
-    envelope = CloudEvent(
-        id=str(uuid.uuid4()),
-        source=source,
-        type=event_type,
-        time=time,
-        subject=data["customer_id"],
-        data=data,
+async def open_(svc: ServiceHarness, customer_id: str, kind: str = "inquiry", **extra: Any):
+    body = {"customer_id": customer_id, "kind": kind, "category": "logistics", "subject": "Late"}
+    response = await svc.client.post("/v1/tickets", json={**body, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def ticket(svc: ServiceHarness, ticket_id: str) -> dict[str, Any]:
+    response = await svc.client.get(f"/v1/tickets/{ticket_id}")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def published(svc: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
+    return [event.data for event in await svc.published(event_type)]
+
+
+def complaint(customer_id: str, ticket_id: str, at: datetime) -> dict[str, Any]:
+    return builders.complaint_opened(
+        customer_id, ticket_id=ticket_id, category="logistics", at=at, source="helpdesk"
     )
-    model = data_model_for(event_type)
-    return TypedEvent[model](envelope=envelope, data=model.model_validate(data))  # type: ignore[valid-type]
 
 
-async def handle(session: AsyncSession, typed: TypedEvent, now: datetime = T0) -> None:
-    await event_handlers(source=SOURCE, clock=FixedClock(now))[typed.type](session, typed)
+def tier_changed(customer_id: str, new_tier: str, at: datetime) -> dict[str, Any]:
+    return builders.tier_changed(customer_id, new_tier=new_tier, at=at)
 
 
-async def outboxed(session: AsyncSession, topic: str) -> list[dict[str, Any]]:
-    rows = await session.execute(select(outbox.c.payload).where(outbox.c.topic == topic))
-    return [json.loads(payload)["data"] for (payload,) in rows]
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
-async def open_(session: AsyncSession, customer_id: str, kind: str = "inquiry", **extra: Any):
-    command = TicketCreate(
-        customer_id=customer_id, kind=kind, category="logistics", subject="Late", **extra
-    )
-    return await tickets.open_customer_ticket(session, command, now=T0, source=SOURCE)
+async def test_opening_a_complaint_writes_both_events_in_the_transaction(svc):
+    opened = await open_(svc, new_id("c"), "complaint")
+
+    assert [e["ticket_id"] for e in await published(svc, "ticket.opened")] == [opened["id"]]
+    assert [e["ticket_id"] for e in await published(svc, "complaint.opened")] == [opened["id"]]
+    assert (opened["priority"], at(opened["response_due_at"])) == ("P2", T0 + 24 * HOUR)
 
 
-def complaint(customer_id: str, ticket_id: str, at: datetime, category: str = "logistics"):
-    data = {
-        "customer_id": customer_id,
-        "ticket_id": ticket_id,
-        "category": category,
-        "opened_at": at.isoformat(),
-    }
-    return event("complaint.opened", data, at, source="helpdesk")
-
-
-def tier_changed(customer_id: str, new_tier: str, at: datetime):
-    data = {
-        "customer_id": customer_id,
-        "old_tier": "bronze",
-        "new_tier": new_tier,
-        "net_spend_12m": "10000",
-        "reason": "upgrade",
-    }
-    return event("tier.changed", data, at)
-
-
-async def test_opening_a_complaint_writes_both_events_in_the_transaction(session):
-    ticket = await open_(session, new_id("c"), "complaint")
-
-    assert [e["ticket_id"] for e in await outboxed(session, "ticket.opened")] == [ticket.id]
-    assert [e["ticket_id"] for e in await outboxed(session, "complaint.opened")] == [ticket.id]
-    assert (ticket.priority, ticket.response_due_at) == ("P2", T0 + 24 * HOUR)
-
-
-async def test_a_complaint_raises_open_tickets_and_opens_one_callback(session):
+async def test_a_complaint_raises_open_tickets_and_opens_one_callback(svc):
     customer_id = new_id("c")
-    await create_agent(session, AgentCreate(name="Senior", skills=["quality"], senior=True), now=T0)
-    inquiry = await open_(session, customer_id)
-    resolved = await open_(session, customer_id, "return")
-    await tickets.resolve_ticket(session, resolved.id, TicketResolve(), now=T0, source=SOURCE)
+    senior = {"name": "Senior", "skills": ["quality"], "senior": True}
+    assert (await svc.client.post("/v1/agents", json=senior)).status_code == 201
+    inquiry = await open_(svc, customer_id)
+    resolved = await open_(svc, customer_id, "return")
+    assert (await svc.client.post(f"/v1/tickets/{resolved['id']}/resolve")).status_code == 200
 
-    await handle(session, complaint(customer_id, "legacy-1", T0 + HOUR))
-    await handle(session, complaint(customer_id, "legacy-1", T0 + HOUR))
+    outcomes = await svc.deliver(
+        complaint(customer_id, "legacy-1", T0 + HOUR), complaint(customer_id, "legacy-1", T0 + HOUR)
+    )
 
-    assert (inquiry.priority, inquiry.history[0].reason) == ("P2", "complaint.opened")
-    assert (resolved.priority, resolved.history) == ("P3", [])
-    prioritized = await outboxed(session, "ticket.prioritized")
-    assert [(e["ticket_id"], e["new_priority"]) for e in prioritized] == [(inquiry.id, "P2")]
-    callbacks = (await session.scalars(select(Ticket).where(Ticket.kind == "callback"))).all()
-    assert [c.follow_up_of for c in callbacks] == ["legacy-1"]
+    assert outcomes == ["handled", "handled"]
+    inquiry, resolved = await ticket(svc, inquiry["id"]), await ticket(svc, resolved["id"])
+    assert (inquiry["priority"], inquiry["history"][0]["reason"]) == ("P2", "complaint.opened")
+    assert (resolved["priority"], resolved["history"]) == ("P3", [])
+    prioritized = await published(svc, "ticket.prioritized")
+    assert [(e["ticket_id"], e["new_priority"]) for e in prioritized] == [(inquiry["id"], "P2")]
+    listed = (await svc.client.get("/v1/tickets", params={"customer_id": customer_id})).json()
+    callbacks = [t for t in listed["items"] if t["kind"] == "callback"]
+    assert [c["follow_up_of"] for c in callbacks] == ["legacy-1"]
     # No senior has the logistics skill: the callback goes to a senior all the same.
-    assert callbacks[0].assignee_id is not None
-    assert (callbacks[0].opened_at, callbacks[0].priority) == (T0 + HOUR, "P2")
+    assert callbacks[0]["assignee"] is not None
+    assert (at(callbacks[0]["opened_at"]), callbacks[0]["priority"]) == (T0 + HOUR, "P2")
     # A callback is internal: no ticket.opened for it.
-    assert len(await outboxed(session, "ticket.opened")) == 2
+    assert len(await published(svc, "ticket.opened")) == 2
 
 
-async def test_a_stale_tier_change_is_ignored(session):
+async def test_a_stale_tier_change_is_ignored(svc):
     customer_id = new_id("c")
-    inquiry = await open_(session, customer_id)
+    inquiry = await open_(svc, customer_id)
 
-    await handle(session, tier_changed(customer_id, "gold", T0 + 2 * HOUR))
-    await handle(session, tier_changed(customer_id, "silver", T0 + HOUR))
+    await svc.deliver(tier_changed(customer_id, "gold", T0 + 2 * HOUR))
+    await svc.deliver(tier_changed(customer_id, "silver", T0 + HOUR))
 
-    assert (inquiry.tier, inquiry.response_due_at) == ("gold", T0 + 6 * HOUR)
-    later = await open_(session, customer_id, "complaint")
-    assert (later.tier, later.priority) == ("gold", "P1")
+    inquiry = await ticket(svc, inquiry["id"])
+    assert (inquiry["tier"], at(inquiry["response_due_at"])) == ("gold", T0 + 6 * HOUR)
+    later = await open_(svc, customer_id, "complaint")
+    assert (later["tier"], later["priority"]) == ("gold", "P1")
 
 
-async def test_the_breach_scan_escalates_each_ticket_once(session):
+async def test_the_breach_scan_escalates_each_ticket_once(svc, clock):
     customer_id = new_id("c")
-    inquiry = await open_(session, customer_id)
-    answered = await open_(session, customer_id)
-    await tickets.add_response(session, answered.id, ResponseCreate(body="Hi"), now=T0 + HOUR)
+    inquiry = await open_(svc, customer_id)
+    answered = await open_(svc, customer_id)
+    clock.advance(HOUR)
+    answer = await svc.client.post(f"/v1/tickets/{answered['id']}/responses", json={"body": "Hi"})
+    assert answer.status_code == 201
 
-    first = await scan_for_breaches(session, T0 + 25 * HOUR, source=SOURCE)
-    second = await scan_for_breaches(session, T0 + 26 * HOUR, source=SOURCE)
+    async with svc.transaction(T0 + 25 * HOUR) as tx:
+        first = await escalate_overdue(tx)
+    async with svc.transaction(T0 + 26 * HOUR) as tx:
+        second = await escalate_overdue(tx)
 
     assert (dict(first), dict(second)) == ({"bronze": 1}, {})
-    assert (inquiry.priority, inquiry.sla_breached_at) == ("P2", T0 + 25 * HOUR)
-    assert answered.sla_breached_at is None
-    assert [e["ticket_id"] for e in await outboxed(session, "sla.breached")] == [inquiry.id]
+    inquiry = await ticket(svc, inquiry["id"])
+    assert (inquiry["priority"], at(inquiry["sla_breached_at"])) == ("P2", T0 + 25 * HOUR)
+    assert (await ticket(svc, answered["id"]))["sla_breached_at"] is None
+    assert [e["ticket_id"] for e in await published(svc, "sla.breached")] == [inquiry["id"]]
 
 
-async def test_the_queue_pages_in_the_order_of_the_rules(session):
-    from services.ticketing.rules import in_work_order
-    from services.ticketing.store import state_of
+async def test_the_breach_scan_task_counts_what_it_committed(svc, clock):
+    await open_(svc, new_id("c"))
+    clock.advance(25 * HOUR)
 
+    await svc.run_task(BREACH_SCAN)
+    await svc.run_task(BREACH_SCAN)
+
+    registry = svc.runtime.metrics.registry
+    assert registry.get_sample_value("loopcrm_sla_breaches_total", {"tier": "bronze"}) == 1
+    assert len(await svc.published("sla.breached")) == 1
+
+
+async def test_the_queue_pages_in_the_order_of_the_rules(svc):
     bronze, gold = new_id("c"), new_id("c")
-    await handle(session, tier_changed(gold, "gold", T0 - 48 * HOUR))
+    await svc.deliver(tier_changed(gold, "gold", T0 - 48 * HOUR))
     opened = [
-        await open_(session, bronze, opened_at=T0 - 72 * HOUR),
-        await open_(session, bronze, "complaint", opened_at=T0 - 10 * HOUR),
-        await open_(session, gold, opened_at=T0 - HOUR),
-        await open_(session, gold, "complaint", opened_at=T0 - 2 * HOUR),
-        await open_(session, bronze, "repair", opened_at=T0 - 72 * HOUR),
+        await open_(svc, bronze, opened_at=(T0 - 72 * HOUR).isoformat()),
+        await open_(svc, bronze, "complaint", opened_at=(T0 - 10 * HOUR).isoformat()),
+        await open_(svc, gold, opened_at=(T0 - HOUR).isoformat()),
+        await open_(svc, gold, "complaint", opened_at=(T0 - 2 * HOUR).isoformat()),
+        await open_(svc, bronze, "repair", opened_at=(T0 - 72 * HOUR).isoformat()),
     ]
 
-    page, total = await tickets.work_queue(session, category=None, assignee=None, limit=3, offset=0)
-    rest, _ = await tickets.work_queue(session, category=None, assignee=None, limit=3, offset=3)
+    page = (await svc.client.get("/v1/queue", params={"limit": 3})).json()
+    rest = (
+        await svc.client.get("/v1/queue", params={"limit": 3, "cursor": page["next_cursor"]})
+    ).json()
 
-    expected = [state.id for state in in_work_order(state_of(t) for t in opened)]
-    assert total == 5
-    assert [t.id for t in [*page, *rest]] == expected
+    async with svc.transaction() as tx:
+        rows = [await tx.session.get(Ticket, t["id"]) for t in opened]
+        expected = [state.id for state in in_work_order(repository.state_of(r) for r in rows if r)]
+    assert (page["total"], rest["next_cursor"]) == (5, None)
+    assert [t["id"] for t in [*page["items"], *rest["items"]]] == expected

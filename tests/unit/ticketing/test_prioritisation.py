@@ -6,17 +6,10 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ticketing.rules import (
-    ChangeReason,
-    Priority,
-    TicketKind,
-    TicketStatus,
-    Tier,
-    apply_change,
-    on_tier_changed,
-    reprioritise,
-)
-from tests.unit.ticketing.builders import POLICY, T0, ticket
+from services.ticketing.rules.prioritisation import on_tier_changed, reprioritise
+from services.ticketing.rules.ticket import apply_change
+from services.ticketing.rules.values import ChangeReason, Priority, TicketKind, TicketStatus, Tier
+from tests.unit.ticketing.ticket_states import POLICY, T0, ticket
 
 HOUR = timedelta(hours=1)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from services.ticketing.rules import Priority, TicketKind, Tier, in_work_order, queue_key
-from tests.unit.ticketing.builders import T0, ticket
+from services.ticketing.rules.queue import in_work_order, queue_key
+from services.ticketing.rules.values import Priority, TicketKind, Tier
+from tests.unit.ticketing.ticket_states import T0, ticket
 
 HOUR = timedelta(hours=1)
 

@@ -4,16 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.ticketing.rules import (
-    PolicyError,
-    Priority,
-    SlaPolicy,
-    TicketKind,
-    Tier,
-    initial_priority,
-    response_due_at,
-)
-from tests.unit.ticketing.builders import POLICY, T0
+from services.ticketing.rules.sla import PolicyError, SlaPolicy, initial_priority, response_due_at
+from services.ticketing.rules.values import Priority, TicketKind, Tier
+from tests.unit.ticketing.ticket_states import POLICY, T0
 
 
 @pytest.mark.parametrize(
