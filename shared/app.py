@@ -105,13 +105,23 @@ class ServiceRuntime:
             self.clock,
             autoflush=subscriptions.autoflush if subscriptions else True,
         )
-        self.consumer = ConsumerRunner(
-            ConsumerConfig.from_settings(settings),
-            applier=self.applier,
-            dead_letters=self.dead_letter_publisher,
-            metrics=metrics,
-            clock=self.clock,
-        )
+        config = ConsumerConfig.from_settings(settings)
+        urgent = set(subscriptions.urgent if subscriptions else ())
+        lanes = [(config, sorted(set(self.applier.handlers) - urgent))]
+        if urgent:
+            lanes.append((config.urgent(settings), sorted(urgent)))
+        self.consumers = [
+            ConsumerRunner(
+                lane_config,
+                applier=self.applier,
+                topics=topics,
+                dead_letters=self.dead_letter_publisher,
+                metrics=metrics,
+                clock=self.clock,
+            )
+            for lane_config, topics in lanes
+            if topics
+        ]
         self._tasks = spec.tasks
         self._background: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -132,8 +142,9 @@ class ServiceRuntime:
     async def start(self) -> None:
         spawn = self._background.append
         spawn(asyncio.create_task(self.relay.run(), name="outbox-relay"))
-        if self.settings.consumers_enabled and self.consumer.topics:
-            spawn(asyncio.create_task(self.consumer.run(), name="consumer"))
+        if self.settings.consumers_enabled:
+            for consumer in self.consumers:
+                spawn(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.group_id}"))
         if self.settings.tasks_enabled:
             for task in self._tasks:
                 spawn(asyncio.create_task(self._every(task), name=f"task-{task.name}"))
@@ -155,7 +166,8 @@ class ServiceRuntime:
         # Consumer first (it finishes the batch in hand and commits), then tasks, then one last
         # relay pass so events written on the way down leave if the broker is there.
         self._stopping.set()
-        self.consumer.stop()
+        for consumer in self.consumers:
+            consumer.stop()
         self.relay.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(

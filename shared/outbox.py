@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
+from shared.db import READ_ONLY
 from shared.events.catalogue import CustomerEventData, event_type_of
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, encode_event, new_event
 from shared.messaging.publisher import OutgoingMessage, Publisher
@@ -26,6 +28,8 @@ from shared.metrics import ServiceMetrics
 from shared.tables import outbox
 
 log = logging.getLogger(__name__)
+
+_BACKLOG_EVERY_S = 5.0
 
 # One relay per service database, even with several replicas (PostgreSQL advisory lock key).
 _RELAY_LOCK_KEY = 0x6C6F6F70
@@ -107,6 +111,7 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._backlog_seen_at: float | None = None
 
     def notify(self) -> None:
         """Called after a commit that wrote outbox rows, so they leave without waiting a poll."""
@@ -144,28 +149,30 @@ class OutboxRelay:
         """
         if not await self._is_leader():
             return 0
+        relayed = 0
         try:
-            return await self._relay_batch()
+            relayed = await self._relay_batch()
+            return relayed
         finally:
-            await self._observe_backlog()
+            await self._observe_backlog(relayed)
 
     async def _relay_batch(self) -> int:
         async with self._sessions() as session:
-            async with session.begin():
-                rows = (
-                    await session.execute(
-                        select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload)
-                        .order_by(outbox.c.seq)
-                        .limit(self._batch_size)
-                    )
-                ).all()
-            if not rows:
-                return 0
-            await self._publisher.send_all([_message(row) for row in rows])
-            async with session.begin():
+            # A deferred read: on SQLite an idle relay never takes the write lock.
+            await session.connection(execution_options={READ_ONLY: True})
+            rows = (
                 await session.execute(
-                    delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows]))
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload)
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch_size)
                 )
+            ).all()
+            await session.rollback()
+        if not rows:
+            return 0
+        await self._publisher.send_all([_message(row) for row in rows])
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows])))
         for row in rows:
             self._metrics.events_published.labels(topic=row.topic).inc()
         return len(rows)
@@ -194,9 +201,15 @@ class OutboxRelay:
             await self._leader_connection.close()
             self._leader_connection = None
 
-    async def _observe_backlog(self) -> None:
+    async def _observe_backlog(self, relayed: int) -> None:
+        """Backlog gauges after a round that moved events, and every few seconds otherwise."""
+        seen_at, self._backlog_seen_at = self._backlog_seen_at, time.monotonic()
+        if relayed == 0 and seen_at is not None and time.monotonic() - seen_at < _BACKLOG_EVERY_S:
+            self._backlog_seen_at = seen_at
+            return
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._sessions() as session:
+                await session.connection(execution_options={READ_ONLY: True})
                 count, oldest = (
                     await session.execute(select(func.count(), func.min(outbox.c.created_at)))
                 ).one()

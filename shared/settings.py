@@ -38,21 +38,33 @@ class ServiceSettings(BaseSettings):
         default=True,
         description="Idempotent producer; off for brokers that reject InitProducerId.",
     )
-    kafka_fetch_max_wait_ms: int = 10
+    kafka_fetch_max_wait_ms: int = Field(
+        default=10, description="Fetch wait while a consumer is busy (records arrived <1 s ago)."
+    )
+    kafka_idle_fetch_max_wait_ms: int = Field(
+        default=500, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
+    )
+    kafka_urgent_fetch_max_wait_ms: int = Field(
+        default=40,
+        description="Fetch wait of the urgent lane (latency-critical topics) even at rest.",
+    )
     kafka_session_timeout_ms: int = Field(
         default=10_000,
         description="Consumer group session timeout; a first join waits about half of it.",
     )
     kafka_heartbeat_interval_ms: int = 3_000
-    consumer_batch_size: int = 200
+    consumer_batch_size: int = 1000
     consumer_transaction_size: int = Field(
-        default=20,
+        default=500,
         description="Events of one partition applied per database transaction (1 = each alone).",
     )
     consumer_max_attempts: int = 5
     consumer_retry_backoff_ms: int = 100
     consumer_retry_backoff_max_ms: int = 5_000
-    outbox_poll_interval_ms: int = 200
+    outbox_poll_interval_ms: int = Field(
+        default=1000,
+        description="Relay poll when idle; a commit that wrote outbox rows wakes it at once.",
+    )
     outbox_batch_size: int = 200
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     dev_api_key: str | None = None

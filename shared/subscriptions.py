@@ -46,6 +46,7 @@ class Subscription:
     event_type: str
     handler: Callable[..., Awaitable[None]]
     batch: bool
+    urgent: bool = False
 
 
 class Subscriptions(Generic[Ctx]):
@@ -63,21 +64,25 @@ class Subscriptions(Generic[Ctx]):
         in hand (``tx.held``) turns it off so a run's changes are written together."""
         self._by_type: dict[str, Subscription] = {}
 
-    def on(self, *models: type[EventData]) -> Callable[[F], F]:
-        """Declare a handler of one event at a time for each of ``models``."""
-        return self._declare(models, batch=False)
+    def on(self, *models: type[EventData], urgent: bool = False) -> Callable[[F], F]:
+        """Declare a handler of one event at a time for each of ``models``. ``urgent`` types
+        are fetched by a consumer lane of their own that stays quick at rest (the complaint
+        loop), so a quiet stack answers a complaint without polling everything fast."""
+        return self._declare(models, batch=False, urgent=urgent)
 
-    def on_batch(self, *models: type[EventData]) -> Callable[[F], F]:
+    def on_batch(self, *models: type[EventData], urgent: bool = False) -> Callable[[F], F]:
         """Declare a handler of a run of events (in partition order) for each of ``models``."""
-        return self._declare(models, batch=True)
+        return self._declare(models, batch=True, urgent=urgent)
 
-    def _declare(self, models: Sequence[type[EventData]], *, batch: bool) -> Callable[[F], F]:
+    def _declare(
+        self, models: Sequence[type[EventData]], *, batch: bool, urgent: bool
+    ) -> Callable[[F], F]:
         def register(handler: F) -> F:
             for model in models:
                 event_type = event_type_of(model)
                 if event_type in self._by_type:
                     raise ValueError(f"{self.service} already handles {event_type}")
-                self._by_type[event_type] = Subscription(event_type, handler, batch)
+                self._by_type[event_type] = Subscription(event_type, handler, batch, urgent)
             return handler
 
         return register
@@ -85,6 +90,10 @@ class Subscriptions(Generic[Ctx]):
     @property
     def consumes(self) -> tuple[str, ...]:
         return tuple(sorted(self._by_type))
+
+    @property
+    def urgent(self) -> tuple[str, ...]:
+        return tuple(sorted(t for t, s in self._by_type.items() if s.urgent))
 
     def subscription(self, event_type: str) -> Subscription:
         return self._by_type[event_type]

@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -45,6 +45,10 @@ class ConsumerConfig:
     max_attempts: int = 5
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
+    """How long the broker may hold a fetch while the consumer is busy."""
+    idle_fetch_max_wait_ms: int = 500
+    """... and once nothing arrived for ``idle_after_s``: the stack at rest polls rarely."""
+    idle_after_s: float = 1.0
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
 
@@ -62,8 +66,19 @@ class ConsumerConfig:
                 settings.consumer_retry_backoff_max_ms / 1000,
             ),
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            idle_fetch_max_wait_ms=settings.kafka_idle_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        )
+
+    def urgent(self, settings: ServiceSettings) -> ConsumerConfig:
+        """The lane of the latency-critical topics: a group of its own whose fetch wait stays
+        short at rest (``kafka_urgent_fetch_max_wait_ms``)."""
+        return replace(
+            self,
+            group_id=f"{self.group_id}.urgent",
+            client_id=f"{self.client_id}-urgent",
+            idle_fetch_max_wait_ms=settings.kafka_urgent_fetch_max_wait_ms,
         )
 
 
@@ -96,6 +111,17 @@ class EventApplier:
         return ["handled" if new else "duplicate" for new in claimed]
 
 
+_LAG_EVERY_S = 1.0
+
+
+def _set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> None:
+    """Change how long the broker may hold the next fetch. Apache Kafka answers a held fetch as
+    soon as data arrives, so a long wait costs no latency there; the embedded broker holds it
+    for most of the wait, hence short waits while busy and on the urgent lane. aiokafka reads
+    this attribute for every fetch request it builds (pinned: aiokafka 0.14)."""
+    consumer._fetcher._fetch_max_wait_ms = wait_ms
+
+
 class _ShutdownDuringRetry(Exception):
     """The process is stopping while an event waits on an outage: leave it uncommitted.
 
@@ -110,12 +136,14 @@ class ConsumerRunner:
         config: ConsumerConfig,
         *,
         applier: EventApplier,
+        topics: Sequence[str] | None = None,
         dead_letters: Publisher,
         metrics: ServiceMetrics,
         clock: Clock,
     ) -> None:
         self._config = config
         self._applier = applier
+        self._topics = sorted(topics if topics is not None else applier.handlers)
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._clock = clock
@@ -127,7 +155,11 @@ class ConsumerRunner:
 
     @property
     def topics(self) -> list[str]:
-        return sorted(self._applier.handlers)
+        return self._topics
+
+    @property
+    def group_id(self) -> str:
+        return self._config.group_id
 
     def stop(self) -> None:
         self._stopping.set()
@@ -136,18 +168,33 @@ class ConsumerRunner:
         consumer = await self._start_consumer()
         if consumer is None:
             return
+        loop = asyncio.get_running_loop()
+        last_records = last_lag = loop.time()
+        idle = False
         try:
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=self._config.batch_size)
-                async with self._batch_lock:
-                    for tp, records in batch.items():
-                        await self._handle_partition(consumer, tp, records)
-                await self._observe_lag(consumer)
+                now = loop.time()
+                if batch:
+                    last_records = now
+                    async with self._batch_lock:
+                        for tp, records in batch.items():
+                            await self._handle_partition(consumer, tp, records)
+                if idle != (now - last_records > self._config.idle_after_s):
+                    idle = not idle
+                    _set_fetch_wait(consumer, self._fetch_wait(idle))
+                if batch or now - last_lag >= _LAG_EVERY_S:
+                    last_lag = now
+                    await self._observe_lag(consumer)
         finally:
             self._consumer = None
             # Leaving the group needs the broker; without one, stopping must not hang.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), timeout=5)
+
+    def _fetch_wait(self, idle: bool) -> int:
+        config = self._config
+        return config.idle_fetch_max_wait_ms if idle else config.fetch_max_wait_ms
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         failures = 0

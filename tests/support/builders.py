@@ -137,171 +137,165 @@ def review_posted(
 
 
 # --- published by the services ----------------------------------------------------------
+# A default is a value, or a function of the event's time for ids and times.
+
+Default = Any
+
+
+def _published(
+    model: type[CustomerEventData],
+    source: str,
+    customer_id: str,
+    fields: dict[str, Any],
+    defaults: dict[str, Default],
+) -> dict[str, Any]:
+    meta = _meta(fields)
+    meta.setdefault("source", source)
+    at = meta.get("at", T0)
+    values = {k: v(at) if callable(v) else v for k, v in defaults.items() if k not in fields}
+    return envelope(model(customer_id=customer_id, **values, **fields), **meta)
+
+
+def _id(prefix: str) -> Default:
+    return lambda _at: new_id(prefix)
 
 
 def profile_tagged(customer_id: str, *, tags: list[str] | None = None, **fields: Any) -> dict:
-    meta = _meta({"source": "loopcrm/profile", **fields})
-    fields.pop("source", None)
     tags = tags or []
-    fields.setdefault("added", tags)
-    return envelope(ProfileTagged(customer_id=customer_id, tags=tags, **fields), **meta)
+    return _published(
+        ProfileTagged, "loopcrm/profile", customer_id, fields, {"tags": tags, "added": tags}
+    )
 
 
 def customer_erased(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/profile", **fields})
-    fields.pop("source", None)
-    fields.setdefault("erased_at", meta.get("at", T0))
-    return envelope(CustomerErased(customer_id=customer_id, **fields), **meta)
+    return _published(
+        CustomerErased, "loopcrm/profile", customer_id, fields, {"erased_at": lambda at: at}
+    )
 
 
 def segment_changed(
     customer_id: str, *, new_segment: str, old_segment: str | None = None, **fields: Any
 ) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/segmentation", **fields})
-    fields.pop("source", None)
-    fields.setdefault("rfm", {"recency_days": 1, "frequency": 1, "monetary": "100.00"})
-    data = SegmentChanged(
-        customer_id=customer_id, old_segment=old_segment, new_segment=new_segment, **fields
-    )
-    return envelope(data, **meta)
+    defaults = {
+        "old_segment": old_segment,
+        "new_segment": new_segment,
+        "rfm": {"recency_days": 1, "frequency": 1, "monetary": "100.00"},
+    }
+    return _published(SegmentChanged, "loopcrm/segmentation", customer_id, fields, defaults)
 
 
 def churn_risk_detected(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/segmentation", **fields})
-    fields.pop("source", None)
-    fields.setdefault("reason", "monthly_spend_falling")
-    return envelope(ChurnRiskDetected(customer_id=customer_id, **fields), **meta)
+    defaults = {"reason": "monthly_spend_falling"}
+    return _published(ChurnRiskDetected, "loopcrm/segmentation", customer_id, fields, defaults)
 
 
 def silence_started(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/engagement", **fields})
-    fields.pop("source", None)
-    fields.setdefault("until", meta.get("at", T0) + timedelta(days=30))
-    fields.setdefault("reason", "complaint")
-    return envelope(SilenceStarted(customer_id=customer_id, **fields), **meta)
+    defaults = {"until": lambda at: at + timedelta(days=30), "reason": "complaint"}
+    return _published(SilenceStarted, "loopcrm/engagement", customer_id, fields, defaults)
+
+
+_MESSAGE = {"message_id": _id("m"), "channel": "email", "purpose": "marketing", "template": "hi"}
 
 
 def message_sent(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/engagement", **fields})
-    fields.pop("source", None)
-    fields.setdefault("message_id", new_id("m"))
-    fields.setdefault("channel", "email")
-    fields.setdefault("purpose", "marketing")
-    fields.setdefault("template", "hello")
-    return envelope(MessageSent(customer_id=customer_id, **fields), **meta)
+    return _published(MessageSent, "loopcrm/engagement", customer_id, fields, _MESSAGE)
 
 
 def message_suppressed(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/engagement", **fields})
-    fields.pop("source", None)
-    fields.setdefault("message_id", new_id("m"))
-    fields.setdefault("channel", "email")
-    fields.setdefault("purpose", "marketing")
-    fields.setdefault("template", "hello")
-    fields.setdefault("reason", "silenced")
-    return envelope(MessageSuppressed(customer_id=customer_id, **fields), **meta)
+    defaults = {**_MESSAGE, "reason": "silenced"}
+    return _published(MessageSuppressed, "loopcrm/engagement", customer_id, fields, defaults)
 
 
 def ticket_opened(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/ticketing", **fields})
-    fields.pop("source", None)
-    opened_at = fields.setdefault("opened_at", meta.get("at", T0))
-    fields.setdefault("ticket_id", new_id("t"))
-    fields.setdefault("kind", "inquiry")
-    fields.setdefault("category", "other")
-    fields.setdefault("priority", "P3")
-    fields.setdefault("tier", "bronze")
-    fields.setdefault("response_due_at", opened_at + timedelta(hours=24))
-    return envelope(TicketOpened(customer_id=customer_id, **fields), **meta)
+    opened_at = fields.get("opened_at") or fields.get("at", T0)
+    defaults = {
+        "opened_at": opened_at,
+        "ticket_id": _id("t"),
+        "kind": "inquiry",
+        "category": "other",
+        "priority": "P3",
+        "tier": "bronze",
+        "response_due_at": opened_at + timedelta(hours=24),
+    }
+    return _published(TicketOpened, "loopcrm/ticketing", customer_id, fields, defaults)
 
 
 def complaint_opened(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/ticketing", **fields})
-    fields.pop("source", None)
-    fields.setdefault("opened_at", meta.get("at", T0))
-    fields.setdefault("ticket_id", new_id("t"))
-    fields.setdefault("category", "logistics")
-    return envelope(ComplaintOpened(customer_id=customer_id, **fields), **meta)
+    defaults = {"opened_at": lambda at: at, "ticket_id": _id("t"), "category": "logistics"}
+    return _published(ComplaintOpened, "loopcrm/ticketing", customer_id, fields, defaults)
 
 
 def ticket_prioritized(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/ticketing", **fields})
-    fields.pop("source", None)
-    fields.setdefault("ticket_id", new_id("t"))
-    fields.setdefault("old_priority", "P3")
-    fields.setdefault("new_priority", "P2")
-    fields.setdefault("response_due_at", meta.get("at", T0) + timedelta(hours=24))
-    fields.setdefault("tier", "bronze")
-    fields.setdefault("reason", "complaint")
-    return envelope(TicketPrioritized(customer_id=customer_id, **fields), **meta)
+    defaults = {
+        "ticket_id": _id("t"),
+        "old_priority": "P3",
+        "new_priority": "P2",
+        "response_due_at": lambda at: at + timedelta(hours=24),
+        "tier": "bronze",
+        "reason": "complaint",
+    }
+    return _published(TicketPrioritized, "loopcrm/ticketing", customer_id, fields, defaults)
 
 
 def ticket_resolved(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/ticketing", **fields})
-    fields.pop("source", None)
-    fields.setdefault("ticket_id", new_id("t"))
-    fields.setdefault("kind", "inquiry")
-    fields.setdefault("category", "other")
-    fields.setdefault("resolved_at", meta.get("at", T0))
-    return envelope(TicketResolved(customer_id=customer_id, **fields), **meta)
+    defaults = {
+        "ticket_id": _id("t"),
+        "kind": "inquiry",
+        "category": "other",
+        "resolved_at": lambda at: at,
+    }
+    return _published(TicketResolved, "loopcrm/ticketing", customer_id, fields, defaults)
 
 
 def sla_breached(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/ticketing", **fields})
-    fields.pop("source", None)
-    at = meta.get("at", T0)
-    fields.setdefault("ticket_id", new_id("t"))
-    fields.setdefault("tier", "bronze")
-    fields.setdefault("priority", "P3")
-    fields.setdefault("response_due_at", at)
-    fields.setdefault("breached_at", at)
-    return envelope(SlaBreached(customer_id=customer_id, **fields), **meta)
+    defaults = {
+        "ticket_id": _id("t"),
+        "tier": "bronze",
+        "priority": "P3",
+        "response_due_at": lambda at: at,
+        "breached_at": lambda at: at,
+    }
+    return _published(SlaBreached, "loopcrm/ticketing", customer_id, fields, defaults)
 
 
-def points_earned(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/loyalty", **fields})
-    fields.pop("source", None)
-    fields.setdefault("points", 100)
-    fields.setdefault("reason", "order")
-    fields.setdefault("source_id", new_id("o"))
-    fields.setdefault("rule_version", 1)
-    fields.setdefault("balance", fields["points"])
-    return envelope(PointsEarned(customer_id=customer_id, **fields), **meta)
+def points_earned(customer_id: str, *, points: int = 100, **fields: Any) -> dict[str, Any]:
+    defaults = {
+        "points": points,
+        "reason": "order",
+        "source_id": _id("o"),
+        "rule_version": 1,
+        "balance": points,
+    }
+    return _published(PointsEarned, "loopcrm/loyalty", customer_id, fields, defaults)
 
 
 def points_redeemed(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/loyalty", **fields})
-    fields.pop("source", None)
-    fields.setdefault("points", 100)
-    fields.setdefault("redemption_id", new_id("r"))
-    fields.setdefault("coupon_value", Decimal("1.00"))
-    fields.setdefault("balance", 0)
-    return envelope(PointsRedeemed(customer_id=customer_id, **fields), **meta)
+    defaults = {
+        "points": 100,
+        "redemption_id": _id("r"),
+        "coupon_value": Decimal("1.00"),
+        "balance": 0,
+    }
+    return _published(PointsRedeemed, "loopcrm/loyalty", customer_id, fields, defaults)
 
 
 def points_expired(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/loyalty", **fields})
-    fields.pop("source", None)
-    fields.setdefault("points", 100)
-    fields.setdefault("balance", 0)
-    return envelope(PointsExpired(customer_id=customer_id, **fields), **meta)
+    defaults = {"points": 100, "balance": 0}
+    return _published(PointsExpired, "loopcrm/loyalty", customer_id, fields, defaults)
 
 
 def points_held(customer_id: str, **fields: Any) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/loyalty", **fields})
-    fields.pop("source", None)
-    fields.setdefault("points", 100)
-    fields.setdefault("source_id", new_id("o"))
-    fields.setdefault("business_day", date(2025, 6, 1))
-    return envelope(PointsHeld(customer_id=customer_id, **fields), **meta)
+    defaults = {"points": 100, "source_id": _id("o"), "business_day": date(2025, 6, 1)}
+    return _published(PointsHeld, "loopcrm/loyalty", customer_id, fields, defaults)
 
 
 def tier_changed(
     customer_id: str, *, new_tier: str, old_tier: str = "bronze", **fields: Any
 ) -> dict[str, Any]:
-    meta = _meta({"source": "loopcrm/loyalty", **fields})
-    fields.pop("source", None)
-    fields.setdefault("net_spend_12m", Decimal("10000.00"))
-    fields.setdefault("reason", "upgrade")
-    data = TierChanged(customer_id=customer_id, old_tier=old_tier, new_tier=new_tier, **fields)
-    return envelope(data, **meta)
+    defaults = {
+        "old_tier": old_tier,
+        "new_tier": new_tier,
+        "net_spend_12m": Decimal("10000.00"),
+        "reason": "upgrade",
+    }
+    return _published(TierChanged, "loopcrm/loyalty", customer_id, fields, defaults)

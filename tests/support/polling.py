@@ -11,7 +11,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     check: Callable[[T], bool] = bool,
     *,
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     interval: float = 0.05,
 ) -> T:
     """Poll ``probe`` until ``check`` holds; fail with the last value seen."""
