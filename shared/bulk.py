@@ -8,15 +8,13 @@ repositories of batch handlers hold their rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-
-# PostgreSQL takes at most 32767 bound parameters in one statement.
-_MAX_PARAMETERS = 30_000
 
 
 async def upsert(
@@ -28,24 +26,29 @@ async def upsert(
     update_columns: Sequence[str] | None = None,
 ) -> None:
     """Insert ``rows``; where ``key`` already exists, set ``update_columns`` (default: every
-    non-key column given) from the new row, or leave it alone when there is none to set."""
+    non-key column given) from the new row, or leave it alone when there is none to set.
+    All rows name the same columns; one executemany of a statement compiled once."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    columns = list(rows[0])
-    to_update = [c for c in (update_columns or columns) if c not in key]
-    per_statement = max(1, _MAX_PARAMETERS // max(1, len(columns)))
-    for start in range(0, len(rows), per_statement):
-        statement: Any = dialect.insert(table).values(list(rows[start : start + per_statement]))
-        if to_update:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key),
-                set_={name: statement.excluded[name] for name in to_update},
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(key))
-        with session.no_autoflush:
-            await session.execute(statement)
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    columns = tuple(rows[0])
+    to_update = tuple(c for c in (update_columns or columns) if c not in key)
+    statement = _upsert_statement(table, tuple(key), to_update, on_postgresql)
+    with session.no_autoflush:
+        await session.execute(statement, list(rows))
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert_statement(
+    table: Table, key: tuple[str, ...], to_update: tuple[str, ...], on_postgresql: bool
+) -> Any:
+    dialect = postgresql if on_postgresql else sqlite
+    statement: Any = dialect.insert(table)
+    if to_update:
+        return statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in to_update}
+        )
+    return statement.on_conflict_do_nothing(index_elements=list(key))
 
 
 async def update_by_key(

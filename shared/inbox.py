@@ -37,27 +37,35 @@ async def claim_many(
 ) -> list[bool]:
     """Claim a run of events in one statement; for each, whether this transaction claimed it.
 
-    An event seen before (or earlier in the same run) is not claimed again.
+    An event seen before (or earlier in the same run) is not claimed again. The statement is
+    the same for every run (an executemany of one cached INSERT ... RETURNING), so it is
+    compiled once, not once per run size.
     """
     if not events:
         return []
     first_of: dict[tuple[str, str], int] = {}
     for index, event in enumerate(events):
         first_of.setdefault((event.source, event.id), index)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {"source": s, "event_id": i, "event_type": events[n].type, "processed_at": now}
         for (s, i), n in first_of.items()
     ]
-    statement: Any = (
-        dialect.insert(inbox)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
-        .returning(inbox.c.source, inbox.c.event_id)
-    )
+    statement = _CLAIM[session.get_bind().dialect.name == "postgresql"]
     with session.no_autoflush:
-        claimed = {(row.source, row.event_id) for row in await session.execute(statement)}
+        result = await session.execute(statement, rows)
+        claimed = {(row.source, row.event_id) for row in result}
     return [
         first_of[key] == index and key in claimed
         for index, key in enumerate((event.source, event.id) for event in events)
     ]
+
+
+def _claim_statement(dialect: Any) -> Any:
+    return (
+        dialect.insert(inbox)
+        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
+        .returning(inbox.c.source, inbox.c.event_id)
+    )
+
+
+_CLAIM = {True: _claim_statement(postgresql), False: _claim_statement(sqlite)}
