@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from shared.clock import Clock
 from shared.db import READ_ONLY
 from shared.events.catalogue import CustomerEventData, event_type_of
-from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, encode_event, new_event
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, encode_new_event
 from shared.messaging.publisher import OutgoingMessage, Publisher
 from shared.metrics import ServiceMetrics
 from shared.tables import outbox
@@ -53,25 +53,24 @@ class OutboxWriter:
         self._allowed = allowed
         self._pending: list[dict[str, Any]] = []
 
-    async def publish(self, data: CustomerEventData, *, time: datetime) -> CloudEvent:
-        """Publish ``data`` at business time ``time`` with the transaction's commit."""
+    async def publish(self, data: CustomerEventData, *, time: datetime) -> str:
+        """Publish ``data`` at business time ``time`` with the transaction's commit; its id."""
         event_type = event_type_of(type(data))
         if self._allowed is not None and event_type not in self._allowed:
             raise ValueError(f"{self._source} does not declare that it publishes {event_type}")
-        event = new_event(
+        event_id, value = encode_new_event(
             event_type, source=self._source, time=time, subject=data.customer_id, data=data
         )
-        value, _headers = encode_event(event)
         self._pending.append(
             {
-                "event_id": event.id,
-                "topic": event.type,
-                "key": event.subject,
+                "event_id": event_id,
+                "topic": event_type,
+                "key": data.customer_id,
                 "payload": value.decode(),
                 "created_at": self._now,
             }
         )
-        return event
+        return event_id
 
     @property
     def pending(self) -> int:

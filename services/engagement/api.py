@@ -44,14 +44,16 @@ IdempotencyKey = Annotated[
 @router.get("/customers/{customer_id}", dependencies=[READ])
 async def get_customer(customer_id: CustomerIdPath, runtime: RuntimeDep) -> CustomerPublic:
     """What engagement has learned of the customer from events (404 if nothing yet)."""
-    return await queries.customer(runtime.transaction, customer_id)
+    async with runtime.read() as session:
+        return await queries.customer(session, customer_id, runtime.clock.now())
 
 
 @router.get("/customers/{customer_id}/silence", dependencies=[READ])
 async def get_silence(customer_id: CustomerIdPath, runtime: RuntimeDep) -> SilencePublic:
     """Whether marketing to the customer is silenced now. A customer engagement has never
     heard of is not silenced (200, silenced false), never a 404."""
-    return await queries.silence(runtime.transaction, customer_id)
+    async with runtime.read() as session:
+        return await queries.silence(session, customer_id, runtime.clock.now())
 
 
 @router.get("/customers/{customer_id}/messages", dependencies=[READ])
@@ -62,7 +64,8 @@ async def list_messages(
     cursor: CursorQuery = None,
 ) -> MessagePage:
     """Every decision about the customer, sent or suppressed with its reason, newest first."""
-    return await queries.messages(runtime.transaction, customer_id, limit=limit, cursor=cursor)
+    async with runtime.read() as session:
+        return await queries.messages(session, customer_id, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -98,7 +101,8 @@ async def post_campaign(body: CampaignCreate, runtime: RuntimeDep) -> CampaignPu
 
 @router.get("/campaigns/{campaign_id}", dependencies=[READ])
 async def get_campaign(campaign_id: CampaignIdPath, runtime: RuntimeDep) -> CampaignPublic:
-    return await queries.campaign(runtime.transaction, campaign_id)
+    async with runtime.read() as session:
+        return await queries.campaign(session, campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/dispatch", dependencies=[WRITE])

@@ -1,13 +1,22 @@
-"""API reads: what engagement knows of a customer, their silence, their messages, campaigns."""
+"""API reads, each on a read-only session (`runtime.read()`): what engagement knows of a
+customer and their silence (one primary-key read of the read model the handlers keep), their
+messages, campaigns."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.engagement import repository
-from services.engagement.models import Customer, Message
+from services.engagement.models import Message
+from services.engagement.repository.campaigns import find_campaign
+from services.engagement.repository.customers import (
+    CustomerRecord,
+    consents_of,
+    contact_of,
+    find_customer,
+)
 from services.engagement.rules.channels import reachable_channels
 from services.engagement.rules.silence import is_silenced
 from services.engagement.schemas import (
@@ -17,37 +26,31 @@ from services.engagement.schemas import (
     MessagePublic,
     SilencePublic,
 )
-from shared.app import TransactionOpener
 from shared.errors import InvalidInput, NotFound
 from shared.pagination import next_cursor
 
 
-async def customer(begin: TransactionOpener, customer_id: str) -> CustomerPublic:
+async def customer(session: AsyncSession, customer_id: str, now: datetime) -> CustomerPublic:
     """What engagement has learned of the customer from events; 404 if nothing yet."""
-    async with begin() as tx:
-        found = await repository.find_customer(tx.session, customer_id)
-        if found is None:
-            raise NotFound("customer", customer_id)
-        return CustomerPublic(
-            customer_id=found.customer_id,
-            consents=found.consents,
-            reachable_channels=reachable_channels(
-                repository.consents_of(found), repository.contact_of(found)
-            ),
-            tags=found.tags,
-            segment=found.segment,
-            silence=silence_of(customer_id, found, tx.now),
-            erased=found.erased_at is not None,
-        )
+    found = await find_customer(session, customer_id)
+    if found is None:
+        raise NotFound("customer", customer_id)
+    return CustomerPublic(
+        customer_id=found.customer_id,
+        consents=found.consents,
+        reachable_channels=reachable_channels(consents_of(found), contact_of(found)),
+        tags=found.tags,
+        segment=found.segment,
+        silence=silence_of(customer_id, found, now),
+        erased=found.erased,
+    )
 
 
-async def silence(begin: TransactionOpener, customer_id: str) -> SilencePublic:
-    async with begin() as tx:
-        found = await repository.find_customer(tx.session, customer_id)
-        return silence_of(customer_id, found, tx.now)
+async def silence(session: AsyncSession, customer_id: str, now: datetime) -> SilencePublic:
+    return silence_of(customer_id, await find_customer(session, customer_id), now)
 
 
-def silence_of(customer_id: str, customer: Customer | None, now: datetime) -> SilencePublic:
+def silence_of(customer_id: str, customer: CustomerRecord | None, now: datetime) -> SilencePublic:
     """A customer never heard of is simply not silenced: the question is "may I market to
     this person", not "does this record exist"."""
     if customer is None or not is_silenced(customer.silenced_until, now):
@@ -64,7 +67,7 @@ def silence_of(customer_id: str, customer: Customer | None, now: datetime) -> Si
 
 
 async def messages(
-    begin: TransactionOpener, customer_id: str, *, limit: int, cursor: str | None
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> MessagePage:
     """Every decision about the customer, newest first, a cursor page at a time."""
     query = select(Message).where(Message.customer_id == customer_id)
@@ -77,8 +80,7 @@ async def messages(
             )
         )
     query = query.order_by(Message.decided_at.desc(), Message.seq.desc()).limit(limit + 1)
-    async with begin() as tx:
-        rows = list((await tx.session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
     return MessagePage(
         items=[MessagePublic.model_validate(row, from_attributes=True) for row in rows[:limit]],
         next_cursor=next_cursor([_key(row) for row in rows], limit),
@@ -101,9 +103,8 @@ def _position(cursor: str) -> tuple[datetime, int]:
     return decided_at, number
 
 
-async def campaign(begin: TransactionOpener, campaign_id: str) -> CampaignPublic:
-    async with begin() as tx:
-        found = await repository.find_campaign(tx.session, campaign_id)
+async def campaign(session: AsyncSession, campaign_id: str) -> CampaignPublic:
+    found = await find_campaign(session, campaign_id)
     if found is None:
         raise NotFound("campaign", campaign_id)
     return CampaignPublic.model_validate(found, from_attributes=True)

@@ -61,16 +61,16 @@ async def list_tickets(
     cursor: CursorQuery = None,
 ) -> TicketPage:
     """Tickets, newest first."""
-    async with runtime.transaction() as tx:
+    async with runtime.read() as session:
         return await tickets.list_tickets(
-            tx.session, customer_id=customer_id, status=status, limit=limit, after=cursor
+            session, customer_id=customer_id, status=status, limit=limit, after=cursor
         )
 
 
 @router.get("/tickets/{ticket_id}", dependencies=[READ], tags=["tickets"])
 async def get_ticket(ticket_id: str, runtime: RuntimeDep) -> TicketPublic:
-    async with runtime.transaction() as tx:
-        return await tickets.get_ticket(tx.session, ticket_id)
+    async with runtime.read() as session:
+        return await tickets.get_ticket(session, ticket_id)
 
 
 @router.post(
@@ -84,8 +84,8 @@ async def add_response(ticket_id: str, body: ResponseCreate, runtime: RuntimeDep
 
 @router.get("/tickets/{ticket_id}/responses", dependencies=[READ], tags=["tickets"])
 async def list_responses(ticket_id: str, runtime: RuntimeDep) -> list[ResponsePublic]:
-    async with runtime.transaction() as tx:
-        return await tickets.list_responses(tx.session, ticket_id)
+    async with runtime.read() as session:
+        return await tickets.list_responses(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/resolve", dependencies=[WRITE], tags=["tickets"])
@@ -106,9 +106,9 @@ async def work_queue(
     cursor: CursorQuery = None,
 ) -> TicketPage:
     """Open tickets in work order: priority, then response due time, then age."""
-    async with runtime.transaction() as tx:
+    async with runtime.read() as session:
         return await tickets.work_queue(
-            tx.session, category=category, assignee=assignee, limit=limit, after=cursor
+            session, category=category, assignee=assignee, limit=limit, after=cursor
         )
 
 
@@ -124,14 +124,14 @@ async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentPublic:
 
 @router.get("/agents", dependencies=[READ], tags=["agents"])
 async def list_agents(runtime: RuntimeDep) -> list[AgentPublic]:
-    async with runtime.transaction() as tx:
-        return await agents.list_agents(tx.session)
+    async with runtime.read() as session:
+        return await agents.list_agents(session)
 
 
 @router.get("/agents/{agent_id}", dependencies=[READ], tags=["agents"])
 async def get_agent(agent_id: str, runtime: RuntimeDep) -> AgentPublic:
-    async with runtime.transaction() as tx:
-        return await agents.get_agent(tx.session, agent_id)
+    async with runtime.read() as session:
+        return await agents.get_agent(session, agent_id)
 
 
 @router.patch("/agents/{agent_id}", dependencies=[WRITE], tags=["agents"])
@@ -153,8 +153,8 @@ _POLICY_EXAMPLE = {
 
 @router.get("/sla-policy", dependencies=[READ], tags=["policy and reports"])
 async def get_sla_policy(runtime: RuntimeDep) -> SlaPolicyPublic:
-    async with runtime.transaction() as tx:
-        return await reports.sla_policy(tx.session)
+    async with runtime.read() as session:
+        return await reports.sla_policy(session)
 
 
 @router.put("/sla-policy", tags=["policy and reports"])
@@ -175,8 +175,8 @@ async def put_sla_policy(
 @router.get("/customers/{customer_id}/tier", dependencies=[READ], tags=["policy and reports"])
 async def get_customer_tier(customer_id: str, runtime: RuntimeDep) -> CustomerTierPublic:
     """The tier ticketing has learned from tier.changed; bronze for a customer it hasn't."""
-    async with runtime.transaction() as tx:
-        return await reports.customer_tier(tx.session, customer_id)
+    async with runtime.read() as session:
+        return await reports.customer_tier(session, customer_id)
 
 
 @router.get("/reports/return-reasons", dependencies=[READ], tags=["policy and reports"])
@@ -188,5 +188,5 @@ async def return_reasons(
     """Refunds by reason, for product teams."""
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until", "must be after since", location="query")
-    async with runtime.transaction() as tx:
-        return await reports.return_reasons(tx.session, since=since, until=until)
+    async with runtime.read() as session:
+        return await reports.return_reasons(session, since=since, until=until)

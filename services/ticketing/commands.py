@@ -8,11 +8,14 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.ticketing import repository
 from services.ticketing.models import Agent, SlaPolicyVersion, TicketResponse
 from services.ticketing.queries.agents import agent_public, agent_row
 from services.ticketing.queries.reports import policy_public
 from services.ticketing.queries.tickets import response_public, ticket_public
+from services.ticketing.repository import policy as policy_rows
+from services.ticketing.repository import staff as staff_rows
+from services.ticketing.repository import tickets as ticket_rows
+from services.ticketing.repository import tiers as tier_rows
 from services.ticketing.rules import events
 from services.ticketing.rules.dispatch import agent_for, hand_over
 from services.ticketing.rules.sla import SlaPolicy
@@ -40,15 +43,17 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
     Raises `OpenedInTheFuture` for an `opened_at` later than now."""
     opened_at = opening_time(command.opened_at, tx.now)
     state = open_ticket(
-        repository.new_ticket_id(),
+        ticket_rows.new_ticket_id(),
         TicketKind(command.kind),
         TicketCategory(command.category),
-        await repository.tier_of(tx.session, command.customer_id),
+        await tier_rows.tier_of(tx.session, command.customer_id),
         opened_at,
-        await repository.current_policy(tx.session),
+        await policy_rows.current_policy(tx.session),
     )
-    chosen = agent_for(state, await repository.staff(tx.session))
-    ticket = repository.new_ticket_row(
+    chosen = agent_for(state, await staff_rows.staff(tx.session))
+    if chosen is not None:
+        await staff_rows.move_loads(tx.session, {chosen.id: 1})
+    ticket = ticket_rows.new_ticket_row(
         state,
         customer_id=command.customer_id,
         subject=command.subject,
@@ -69,7 +74,7 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
 async def add_response(tx: Transaction, ticket_id: str, command: ResponseCreate) -> ResponsePublic:
     """Record an answer; the first one stops the response SLA clock (`first_response` says
     whether this was it). An unassigned ticket is taken by the answering agent."""
-    ticket = await repository.get_ticket(tx.session, ticket_id)
+    ticket = await ticket_rows.get_ticket(tx.session, ticket_id)
     if ticket.status != TicketStatus.OPEN:
         raise Conflict("ticket_resolved", f"Ticket {ticket_id!r} is resolved.")
     if command.agent_id is not None and await tx.session.get(Agent, command.agent_id) is None:
@@ -87,12 +92,13 @@ async def add_response(tx: Transaction, ticket_id: str, command: ResponseCreate)
         ticket.first_response_at = tx.now
     if ticket.assignee_id is None and command.agent_id is not None:
         ticket.assignee_id = command.agent_id
+        await staff_rows.move_loads(tx.session, {command.agent_id: 1})
     return response_public(response, first)
 
 
 async def resolve_ticket(tx: Transaction, ticket_id: str, command: TicketResolve) -> TicketPublic:
     """Resolved now with the CSAT given; ticket.resolved for a customer ticket."""
-    ticket = await repository.get_ticket(tx.session, ticket_id)
+    ticket = await ticket_rows.get_ticket(tx.session, ticket_id)
     if ticket.status == TicketStatus.RESOLVED:
         raise Conflict(
             "already_resolved", f"Ticket {ticket_id!r} is already resolved.", ticket_id=ticket_id
@@ -100,8 +106,10 @@ async def resolve_ticket(tx: Transaction, ticket_id: str, command: TicketResolve
     ticket.status = str(TicketStatus.RESOLVED)
     ticket.resolved_at = tx.now
     ticket.csat = command.csat
+    if ticket.assignee_id is not None:
+        await staff_rows.move_loads(tx.session, {ticket.assignee_id: -1})
     resolved = events.ticket_resolved(
-        ticket.customer_id, repository.state_of(ticket), tx.now, command.csat
+        ticket.customer_id, ticket_rows.state_of(ticket), tx.now, command.csat
     )
     if resolved is not None:
         await tx.outbox.publish(resolved, time=tx.now)
@@ -130,7 +138,7 @@ async def create_agent(tx: Transaction, command: AgentCreate) -> AgentPublic:
         await tx.session.flush()
     except IntegrityError as exc:  # created by a concurrent request
         raise _agent_exists(agent_id) from exc
-    return agent_public(agent, open_tickets=0)
+    return agent_public(agent)
 
 
 async def update_agent(tx: Transaction, agent_id: str, command: AgentUpdate) -> AgentPublic:
@@ -145,20 +153,23 @@ async def update_agent(tx: Transaction, agent_id: str, command: AgentUpdate) -> 
         setattr(agent, field, value)
     agent.updated_at = tx.now
     if deactivated:
+        # Written first: dispatch reads the agents from the database, this one inactive.
+        await tx.session.flush()
         await _hand_over_tickets_of(tx, agent_id)
-    loads = await repository.open_loads(tx.session)
-    return agent_public(agent, loads.get(agent_id, 0))
+        await tx.session.refresh(agent, ["open_tickets"])
+    return agent_public(agent)
 
 
 async def _hand_over_tickets_of(tx: Transaction, agent_id: str) -> None:
-    held = await repository.open_tickets_held_by(tx.session, agent_id)
-    for ticket in held:
-        ticket.assignee_id = None
+    held = await ticket_rows.open_tickets_held_by(tx.session, agent_id)
     new_assignees = hand_over(
-        [repository.state_of(ticket) for ticket in held], await repository.staff(tx.session)
+        [ticket_rows.state_of(ticket) for ticket in held], await staff_rows.staff(tx.session)
     )
+    moves = staff_rows.LoadMoves()
     for ticket in held:
         ticket.assignee_id = new_assignees[ticket.id]
+        moves.moved(agent_id, ticket.assignee_id)
+    await moves.save(tx.session)
 
 
 def _agent_exists(agent_id: str) -> Conflict:
@@ -174,7 +185,7 @@ async def put_sla_policy(
     """Store a new version (raises `PolicyError` naming the field it refuses). It applies to
     tickets prioritised from now on; due times already computed are left as they are."""
     policy = SlaPolicy.from_dict(document)
-    current = await repository.current_policy_row(tx.session)
+    current = await policy_rows.current_policy_row(tx.session)
     row = SlaPolicyVersion(
         version=(current.version if current is not None else 0) + 1,
         policy=policy.to_dict(),

@@ -1,12 +1,28 @@
-"""Ticketing's event handlers, run by the consumer inside a transaction after the inbox claim."""
+"""Ticketing's event handlers, run by the consumer inside a transaction after the inbox claim.
+
+The hot ones take a run of events: the state of every customer in the run is read with one
+query per table, the rules apply the events one by one in memory, and the changes are
+written with one statement per table, so a run of N gives what N transactions would.
+"""
 
 from __future__ import annotations
 
-from services.ticketing import repository
+from collections.abc import Sequence
+
 from services.ticketing.context import TicketingContext
-from services.ticketing.models import Ticket
+from services.ticketing.repository import tickets as ticket_rows
+from services.ticketing.repository.open_tickets import (
+    HeldTicket,
+    NewTicket,
+    OpenTickets,
+    callbacks_following,
+)
+from services.ticketing.repository.policy import current_policy
+from services.ticketing.repository.refunds import RefundRow, add_refunds
+from services.ticketing.repository.staff import StaffOfRun
+from services.ticketing.repository.tiers import TierBook
 from services.ticketing.rules import events
-from services.ticketing.rules.dispatch import Staff, agent_for, assignee_when_more_urgent
+from services.ticketing.rules.dispatch import agent_for, assignee_when_more_urgent
 from services.ticketing.rules.prioritisation import on_tier_changed, reprioritise
 from services.ticketing.rules.sla import SlaPolicy
 from services.ticketing.rules.ticket import Change, open_ticket
@@ -32,98 +48,122 @@ subscriptions = Subscriptions[TicketingContext](
 )
 
 
-@subscriptions.on(ComplaintOpened)
-async def on_complaint_opened(
-    event: TypedEvent[ComplaintOpened], tx: Transaction, ctx: TicketingContext
+@subscriptions.on_batch(ComplaintOpened, urgent=True)
+async def on_complaints_opened(
+    run: Sequence[TypedEvent[ComplaintOpened]], tx: Transaction, ctx: TicketingContext
 ) -> None:
     """Every open ticket of the customer rises to the tier's complaint priority, and the
     complaint gets one senior callback, whichever source reported it and whether or not its
     ticket is one of ours (ticketing consumes its own complaint.opened)."""
-    complaint = event.data
-    tier = await repository.tier_of(tx.session, complaint.customer_id)
-    policy = await repository.current_policy(tx.session)
-    staff = await repository.staff(tx.session)
-    for ticket in await repository.open_tickets_of(tx.session, complaint.customer_id):
-        change = reprioritise(repository.state_of(ticket), tier, complaint.opened_at, policy)
-        staff = await _make_more_urgent(tx, ticket, change, staff)
-    await _open_callback(tx, complaint, tier, policy, staff)
+    complaints = [event.data for event in run]
+    customers = {complaint.customer_id for complaint in complaints}
+    tiers = await TierBook.load(tx.session, customers)
+    open_tickets = await OpenTickets.of_customers(tx.session, customers)
+    followed_up = await callbacks_following(tx.session, {c.ticket_id for c in complaints})
+    policy = await current_policy(tx.session)
+    staff = StaffOfRun(tx.session)
+    for complaint in complaints:
+        tier = tiers.tier_of(complaint.customer_id)
+        for ticket in open_tickets.of(complaint.customer_id):
+            change = reprioritise(ticket.state, tier, complaint.opened_at, policy)
+            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
+        if complaint.ticket_id not in followed_up:
+            await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
+            followed_up.add(complaint.ticket_id)
+    await open_tickets.save(tx.session)
+    await staff.save()
 
 
 async def _open_callback(
-    tx: Transaction, complaint: ComplaintOpened, tier: Tier, policy: SlaPolicy, staff: Staff
+    tx: Transaction,
+    open_tickets: OpenTickets,
+    complaint: ComplaintOpened,
+    tier: Tier,
+    policy: SlaPolicy,
+    staff: StaffOfRun,
 ) -> None:
     """The follow-up call, once per complaint ticket id; it counts from the complaint's time.
     Its subject is generated, so no customer text is copied into it."""
-    if await repository.callback_exists(tx.session, complaint.ticket_id):
-        return
     state = open_ticket(
-        repository.new_ticket_id(),
+        ticket_rows.new_ticket_id(),
         TicketKind.CALLBACK,
         TicketCategory(complaint.category),
         tier,
         complaint.opened_at,
         policy,
     )
-    chosen = agent_for(state, staff)
-    callback = repository.new_ticket_row(
-        state,
-        customer_id=complaint.customer_id,
+    chosen = agent_for(state, await staff.get())
+    assignee = chosen.id if chosen is not None else None
+    staff.moved(None, assignee)
+    opened = NewTicket(
         subject=f"Follow-up call on complaint {complaint.ticket_id}",
-        description=None,
-        assignee_id=chosen.id if chosen is not None else None,
         created_at=tx.now,
         follow_up_of=complaint.ticket_id,
     )
-    tx.session.add(callback)
+    open_tickets.open(state, complaint.customer_id, assignee, opened)
 
 
-@subscriptions.on(TierChanged)
-async def on_tier_changed_event(
-    event: TypedEvent[TierChanged], tx: Transaction, ctx: TicketingContext
+@subscriptions.on_batch(TierChanged)
+async def on_tiers_changed(
+    run: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: TicketingContext
 ) -> None:
-    """Keep the tier unless a later change is already kept, then pull open tickets' due
-    times forward to the new tier's SLA."""
-    data = event.data
-    new_tier = Tier(data.new_tier)
-    if not await repository.remember_tier(tx.session, data.customer_id, new_tier, event.time):
-        return
-    policy = await repository.current_policy(tx.session)
-    staff = await repository.staff(tx.session)
-    for ticket in await repository.open_tickets_of(tx.session, data.customer_id):
-        change = on_tier_changed(repository.state_of(ticket), new_tier, event.time, policy)
-        staff = await _make_more_urgent(tx, ticket, change, staff)
+    """Keep each tier unless a later change is already kept (a stale one is ignored, also
+    within the run), then pull the customer's open tickets' due times forward to the new
+    tier's SLA."""
+    customers = {event.data.customer_id for event in run}
+    tiers = await TierBook.load(tx.session, customers)
+    open_tickets = await OpenTickets.of_customers(tx.session, customers)
+    # Without open tickets the policy decides nothing: no need to read it.
+    policy = await current_policy(tx.session) if len(open_tickets) else SlaPolicy()
+    staff = StaffOfRun(tx.session)
+    for event in run:
+        customer_id, new_tier = event.data.customer_id, Tier(event.data.new_tier)
+        if not tiers.learn(customer_id, new_tier, event.time):
+            continue
+        for ticket in open_tickets.of(customer_id):
+            change = on_tier_changed(ticket.state, new_tier, event.time, policy)
+            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
+    await tiers.save(tx.session)
+    await open_tickets.save(tx.session)
+    await staff.save()
 
 
 async def _make_more_urgent(
-    tx: Transaction, ticket: Ticket, change: Change | None, staff: Staff
-) -> Staff:
+    tx: Transaction,
+    open_tickets: OpenTickets,
+    ticket: HeldTicket,
+    change: Change | None,
+    staff: StaffOfRun,
+) -> None:
     """Record the change, announce it, and dispatch the ticket again if its agent no longer
-    fits; the staff with the loads that follow."""
+    fits."""
     if change is None:
-        return staff
-    state = repository.record_change(ticket, change)
+        return
+    open_tickets.record(ticket, change)
     await tx.outbox.publish(
         events.ticket_prioritized(ticket.customer_id, change), time=change.changed_at
     )
-    assignee = assignee_when_more_urgent(state, ticket.assignee_id, staff)
-    staff = staff.reassigned(ticket.assignee_id, assignee)
+    assignee = assignee_when_more_urgent(ticket.state, ticket.assignee_id, await staff.get())
+    staff.moved(ticket.assignee_id, assignee)
     ticket.assignee_id = assignee
-    return staff
 
 
 @subscriptions.on(CustomerErased)
 async def on_customer_erased(
     event: TypedEvent[CustomerErased], tx: Transaction, ctx: TicketingContext
 ) -> None:
-    await repository.erase_customer_text(tx.session, event.data.customer_id, event.data.erased_at)
+    await ticket_rows.erase_customer_text(tx.session, event.data.customer_id, event.data.erased_at)
 
 
-@subscriptions.on(OrderRefunded)
-async def on_order_refunded(
-    event: TypedEvent[OrderRefunded], tx: Transaction, ctx: TicketingContext
+@subscriptions.on_batch(OrderRefunded)
+async def on_orders_refunded(
+    run: Sequence[TypedEvent[OrderRefunded]], tx: Transaction, ctx: TicketingContext
 ) -> None:
     """Kept for the return-reason report."""
-    refund = event.data
-    repository.add_refund(
-        tx.session, refund.order_id, refund.reason, to_fen(refund.amount), event.time
+    await add_refunds(
+        tx.session,
+        [
+            RefundRow(event.data.order_id, event.data.reason, to_fen(event.data.amount), event.time)
+            for event in run
+        ],
     )

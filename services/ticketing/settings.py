@@ -13,5 +13,7 @@ class TicketingSettings(ServiceSettings):
         default=30.0, gt=0, description="How often open tickets are checked for missed SLAs."
     )
     breach_scan_batch_size: int = Field(
-        default=500, ge=1, description="Most tickets escalated by one scan; the rest wait a run."
+        default=500,
+        ge=1,
+        description="Tickets escalated per transaction; a scan repeats until none is due.",
     )

@@ -6,12 +6,16 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from services.engagement import repository
-from services.engagement.adapters.delivery import Delivery
 from services.engagement.commands.decisions import MessageRequest
-from services.engagement.commands.delivery import deliver_claimed, record_and_claim
+from services.engagement.commands.delivery import Claimed, deliver_claimed, record_and_claim
 from services.engagement.context import EngagementContext
-from services.engagement.models import Campaign, Message
+from services.engagement.models import Campaign
+from services.engagement.repository.campaigns import (
+    campaign_dedupe_keys,
+    find_campaign,
+    segment_members,
+)
+from services.engagement.repository.messages import MessageRecord
 from services.engagement.rules.channels import Channel, Purpose
 from services.engagement.rules.decision import PENDING, Outcome
 from services.engagement.schemas import CampaignCreate, CampaignPublic, DispatchResult
@@ -45,7 +49,7 @@ class DispatchCounts:
     pending: int = 0
     suppressed: Counter[str] = field(default_factory=Counter)
 
-    def count(self, message: Message) -> None:
+    def count(self, message: MessageRecord) -> None:
         if message.outcome == Outcome.SENT.value:
             self.sent += 1
         elif message.outcome == PENDING:
@@ -68,40 +72,39 @@ async def dispatch_campaign(
     begin: TransactionOpener, ctx: EngagementContext, campaign_id: str
 ) -> DispatchResult:
     """Every current member of the segment gets one decision per campaign; a second dispatch
-    reaches only members who joined since."""
+    reaches only members who joined since. The members are decided as one set."""
     counts = DispatchCounts(campaign_id)
-    claimed: list[tuple[str, Delivery]] = []
     async with begin() as tx:
-        campaign = await repository.find_campaign(tx.session, campaign_id)
+        campaign = await find_campaign(tx.session, campaign_id)
         if campaign is None:
             raise NotFound("campaign", campaign_id)
-        members = await repository.segment_members(tx.session, campaign.segment)
-        decided = await repository.campaign_dedupe_keys(tx.session, campaign_id)
+        members = await segment_members(tx.session, campaign.segment)
+        decided = await campaign_dedupe_keys(tx.session, campaign_id)
         counts.members = len(members)
+        requests: list[MessageRequest] = []
         for customer_id in members:
             key = f"campaign:{campaign_id}:{customer_id}"
             if key in decided:
                 counts.already_dispatched += 1
                 continue
-            request = MessageRequest(
-                customer_id=customer_id,
-                channel=Channel(campaign.channel),
-                purpose=Purpose(campaign.purpose),
-                template=campaign.template,
-                trigger="campaign",
-                params=campaign.params,
-                campaign_id=campaign_id,
-                dedupe_key=key,
+            requests.append(
+                MessageRequest(
+                    customer_id=customer_id,
+                    channel=Channel(campaign.channel),
+                    purpose=Purpose(campaign.purpose),
+                    template=campaign.template,
+                    trigger="campaign",
+                    params=campaign.params,
+                    campaign_id=campaign_id,
+                    dedupe_key=key,
+                )
             )
-            message, delivery = await record_and_claim(tx, ctx, request)
-            if delivery is None:
-                counts.count(message)
-            else:
-                claimed.append((message.message_id, delivery))
+        claimed: list[Claimed] = await record_and_claim(tx, ctx, requests) if requests else []
         campaign.last_dispatched_at = tx.now
         campaign.dispatches += 1
-    for message_id, delivery in claimed:
-        settled = await deliver_claimed(begin, ctx, message_id, delivery)
-        if settled is not None:
-            counts.count(settled)
+    for message, delivery in claimed:
+        if delivery is None:
+            counts.count(message)
+    for settled in await deliver_claimed(begin, ctx, claimed):
+        counts.count(settled)
     return counts.result()

@@ -1,6 +1,11 @@
 """Recording decisions: every outgoing message, whoever asks for it (the API, a campaign, a
 trigger), is decided by the rules and stored, and its decision published through the outbox.
 
+A set of requests is decided in order in memory: one query for the dedupe keys already
+taken, one grouped count of the marketing under the cap for their customers, then each
+decision sees the ones before it (a customer's second marketing message in the same run
+counts the first against the cap). The set is written in one multi-row insert.
+
 A message the decision lets through is stored `pending`, due at once; the delivery steps
 (`commands/delivery.py`) hand it to its adapter outside any transaction. A suppressed one is
 published at once, a pending one when it is settled.
@@ -9,18 +14,26 @@ published at once, a pending one when it is settled.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.engagement import repository
 from services.engagement.context import EngagementContext
-from services.engagement.models import Customer, Message
+from services.engagement.repository.customers import CustomerRecord, contact_of, state_of
+from services.engagement.repository.messages import (
+    MessageRecord,
+    insert_messages,
+    marketing_in_window,
+    recorded_keys,
+)
 from services.engagement.rules.channels import Channel, Purpose
 from services.engagement.rules.decision import (
     PENDING,
     Outcome,
     OutgoingMessage,
-    Reason,
+    cap_window_start,
+    counts_against_cap,
     decide_with_contact,
 )
 from shared.events.catalogue import MessageSent, MessageSuppressed
@@ -44,32 +57,58 @@ class MessageRequest:
     request_hash: str | None = None
 
 
-async def evaluate(
+async def decide_all(
     tx: Transaction,
     ctx: EngagementContext,
-    customer_id: str,
-    message: OutgoingMessage,
-    *,
-    exclude: str | None = None,
-) -> tuple[Customer | None, Reason | None]:
-    """The customer as known and the reason the message is suppressed, None when it may go."""
-    customer, state = await repository.decision_inputs(
-        tx.session, customer_id, message.purpose, tx.now - ctx.policy.cap_window, exclude=exclude
-    )
-    decision = decide_with_contact(
-        message, state, repository.contact_of(customer), tx.now, ctx.policy
-    )
-    return customer, decision.reason
+    requests: Sequence[MessageRequest],
+    customers: Mapping[str, CustomerRecord],
+) -> list[MessageRecord]:
+    """Decide the requests in order, each seeing the ones before it; nothing is written.
+    A request whose dedupe key a message already holds (or an earlier request of the set)
+    is left out: read first when marketing is among them (a message left out must not
+    count against the cap), else left to `store`, which skips a key taken (the complaint
+    loop's notices need no read). `customers` holds the customers as known; one missing is
+    a stranger."""
+    keys = {r.dedupe_key for r in requests if r.dedupe_key is not None}
+    marketing = any(r.purpose is Purpose.MARKETING for r in requests)
+    taken = await recorded_keys(tx.session, keys) if keys and marketing else set()
+    wanted: list[MessageRequest] = []
+    for request in requests:
+        if request.dedupe_key is not None:
+            if request.dedupe_key in taken:
+                continue
+            taken.add(request.dedupe_key)
+        wanted.append(request)
+    marketed = {
+        r.customer_id
+        for r in wanted
+        if r.purpose is Purpose.MARKETING and r.customer_id in customers
+    }
+    counted: Counter[str] = Counter()
+    if marketed:
+        window_start = cap_window_start(tx.now, ctx.policy)
+        counted.update(await marketing_in_window(tx.session, marketed, window_start))
+    decided: list[MessageRecord] = []
+    for request in wanted:
+        message = _decide(tx, ctx, request, customers.get(request.customer_id), counted)
+        if counts_against_cap(request.purpose, message.outcome):
+            counted[request.customer_id] += 1
+        decided.append(message)
+    return decided
 
 
-async def record(
-    tx: Transaction, ctx: EngagementContext, request: MessageRequest
-) -> tuple[Message, Customer | None]:
-    """Decide and store one message. A suppressed one is published here; a pending one is
-    due for delivery now."""
+def _decide(
+    tx: Transaction,
+    ctx: EngagementContext,
+    request: MessageRequest,
+    customer: CustomerRecord | None,
+    counted: Counter[str],
+) -> MessageRecord:
+    state = None if customer is None else state_of(customer, counted[customer.customer_id])
     outgoing = OutgoingMessage(request.channel, request.purpose)
-    customer, reason = await evaluate(tx, ctx, request.customer_id, outgoing)
-    message = Message(
+    decision = decide_with_contact(outgoing, state, contact_of(customer), tx.now, ctx.policy)
+    reason = decision.reason
+    return MessageRecord(
         message_id=str(uuid.uuid4()),
         customer_id=request.customer_id,
         channel=request.channel.value,
@@ -83,35 +122,43 @@ async def record(
         outcome=PENDING if reason is None else Outcome.SUPPRESSED.value,
         reason=None if reason is None else reason.value,
         decided_at=tx.now,
-        attempts=0,
         next_attempt_at=tx.now if reason is None else None,
     )
-    tx.session.add(message)
-    if reason is not None:
-        await publish_decision(tx, message)
-    return message, customer
 
 
-async def record_once(
-    tx: Transaction, ctx: EngagementContext, request: MessageRequest
-) -> Message | None:
-    """`record` unless a message with the same dedupe key exists (a redelivered trigger)."""
-    key = request.dedupe_key
-    if key is not None and await repository.message_by_key(tx.session, key) is not None:
-        return None
-    message, _customer = await record(tx, ctx, request)
-    return message
+async def store(tx: Transaction, decided: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """Write decided messages in one insert, but for those whose dedupe key a message
+    already holds; the suppressed ones are published. The messages stored."""
+    inserted = await insert_messages(tx.session, decided)
+    stored = [message for message in decided if message.message_id in inserted]
+    for message in stored:
+        if message.outcome != PENDING:
+            await publish_decision(tx, message)
+    return stored
 
 
-async def settle(tx: Transaction, message: Message, outcome: Outcome, reason: str | None) -> None:
-    """Close a pending message as sent or suppressed and publish its decision."""
+async def record_all(
+    tx: Transaction,
+    ctx: EngagementContext,
+    requests: Sequence[MessageRequest],
+    customers: Mapping[str, CustomerRecord],
+) -> list[MessageRecord]:
+    """`decide_all`, then `store`: what a trigger does."""
+    return await store(tx, await decide_all(tx, ctx, requests, customers))
+
+
+async def settle(
+    tx: Transaction, message: MessageRecord, outcome: Outcome, reason: str | None
+) -> None:
+    """Close a pending message as sent or suppressed and publish its decision (the caller
+    writes the message)."""
     message.outcome = outcome.value
     message.reason = reason
     message.next_attempt_at = None
     await publish_decision(tx, message)
 
 
-async def publish_decision(tx: Transaction, message: Message) -> None:
+async def publish_decision(tx: Transaction, message: MessageRecord) -> None:
     """`message.sent` or `message.suppressed`, through the outbox, for a settled message."""
     common: dict[str, Any] = {
         "customer_id": message.customer_id,

@@ -9,13 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy.exc import IntegrityError
-
-from services.engagement import repository
 from services.engagement.commands.decisions import MessageRequest
 from services.engagement.commands.delivery import deliver_claimed, record_and_claim
 from services.engagement.context import EngagementContext
-from services.engagement.models import Message
+from services.engagement.repository.messages import MessageRecord, message_by_key
 from services.engagement.schemas import MessageCreate, MessagePublic
 from shared.app import TransactionOpener
 from shared.errors import IdempotencyKeyReused
@@ -44,32 +41,27 @@ async def send_one_off(
         dedupe_key=key,
         request_hash=fingerprint,
     )
-    try:
+    async with begin() as tx:
+        earlier = None if key is None else await message_by_key(tx.session, key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint), False
+        claimed = await record_and_claim(tx, ctx, [request])
+    if not claimed:  # only a concurrent request with the same key leaves nothing recorded
         async with begin() as tx:
-            if key is not None:
-                earlier = await repository.message_by_key(tx.session, key)
-                if earlier is not None:
-                    return _replay(earlier, fingerprint), False
-            message, delivery = await record_and_claim(tx, ctx, request)
-    except IntegrityError:
-        if key is None:
-            raise
-        async with begin() as tx:  # a concurrent request with the same key won
-            earlier = await repository.message_by_key(tx.session, key)
+            earlier = None if key is None else await message_by_key(tx.session, key)
         if earlier is None:
-            raise
+            raise RuntimeError("a message was neither recorded nor found by its key")
         return _replay(earlier, fingerprint), False
-    if delivery is not None:
-        settled = await deliver_claimed(begin, ctx, message.message_id, delivery)
-        message = settled or message
+    settled = await deliver_claimed(begin, ctx, claimed)
+    message = settled[0] if settled else claimed[0][0]
     return message_public(message), True
 
 
-def _replay(message: Message, fingerprint: str) -> MessagePublic:
+def _replay(message: MessageRecord, fingerprint: str) -> MessagePublic:
     if message.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return message_public(message)
 
 
-def message_public(message: Message) -> MessagePublic:
+def message_public(message: MessageRecord) -> MessagePublic:
     return MessagePublic.model_validate(message, from_attributes=True)

@@ -67,14 +67,16 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class CustomerState:
-    """What engagement knows of a customer. `marketing_sent_at` holds the decision times of
-    the marketing messages that count against the cap (`COUNTED_AGAINST_CAP`); older ones
-    than the cap window may be included."""
+    """What engagement knows of a customer. The marketing that counts against the cap
+    (`COUNTED_AGAINST_CAP`) is given as a count already taken over the window
+    (`marketing_in_window`, what the store counts since `cap_window_start`), as decision
+    times (`marketing_sent_at`, older ones than the window may be included), or both."""
 
     consented_channels: frozenset[Channel] = frozenset()
     tags: frozenset[str] = frozenset()
     silenced_until: datetime | None = None
     marketing_sent_at: tuple[datetime, ...] = ()
+    marketing_in_window: int = 0
 
 
 # A customer engagement has never heard of: no consent, no tags, no silence, nothing sent.
@@ -105,15 +107,25 @@ def marketing_cap(tags: Iterable[str], policy: EngagementPolicy) -> int:
     return policy.marketing_cap
 
 
+def cap_window_start(now: datetime, policy: EngagementPolicy) -> datetime:
+    """The rolling window counts what was decided strictly after this moment."""
+    require_aware("now", now)
+    return now - policy.cap_window
+
+
 def marketing_sent_in_window(
     sent_at: Iterable[datetime], now: datetime, policy: EngagementPolicy
 ) -> int:
     """Marketing sends in the rolling window: those with sent_at > now - window. A send stamped
     after `now` (an event replayed out of order) counts too: the cap is what the customer
     receives, whichever order we learn of it."""
-    require_aware("now", now)
-    window_start = now - policy.cap_window
+    window_start = cap_window_start(now, policy)
     return sum(1 for moment in sent_at if moment > window_start)
+
+
+def counts_against_cap(purpose: Purpose, outcome: str) -> bool:
+    """Whether a message decided so takes a place under the cap (sent, or on its way)."""
+    return purpose is Purpose.MARKETING and outcome in COUNTED_AGAINST_CAP
 
 
 def decide(
@@ -131,7 +143,9 @@ def decide(
         return Decision.send()
     if is_silenced(state.silenced_until, now):
         return Decision.suppress(SuppressionReason.SILENCED)
-    sent = marketing_sent_in_window(state.marketing_sent_at, now, policy)
+    sent = state.marketing_in_window + marketing_sent_in_window(
+        state.marketing_sent_at, now, policy
+    )
     if sent >= marketing_cap(state.tags, policy):
         return Decision.suppress(SuppressionReason.FREQUENCY_CAP)
     return Decision.send()

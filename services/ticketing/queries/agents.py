@@ -1,11 +1,11 @@
-"""Agent reads, with the open tickets each holds; and the public shape of an agent."""
+"""Agent reads, with the open tickets each holds (kept on its row); and the public shape of
+an agent."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ticketing import repository
 from services.ticketing.models import Agent
 from services.ticketing.schemas import AgentPublic
 from shared.errors import NotFound
@@ -13,13 +13,11 @@ from shared.errors import NotFound
 
 async def list_agents(session: AsyncSession) -> list[AgentPublic]:
     agents = (await session.scalars(select(Agent).order_by(Agent.agent_id))).all()
-    loads = await repository.open_loads(session)
-    return [agent_public(agent, loads.get(agent.agent_id, 0)) for agent in agents]
+    return [agent_public(agent) for agent in agents]
 
 
 async def get_agent(session: AsyncSession, agent_id: str) -> AgentPublic:
-    agent = await agent_row(session, agent_id)
-    return agent_public(agent, (await repository.open_loads(session)).get(agent_id, 0))
+    return agent_public(await agent_row(session, agent_id))
 
 
 async def agent_row(session: AsyncSession, agent_id: str) -> Agent:
@@ -29,7 +27,7 @@ async def agent_row(session: AsyncSession, agent_id: str) -> Agent:
     return agent
 
 
-def agent_public(agent: Agent, open_tickets: int) -> AgentPublic:
+def agent_public(agent: Agent) -> AgentPublic:
     return AgentPublic.model_validate(
         {
             "agent_id": agent.agent_id,
@@ -37,6 +35,6 @@ def agent_public(agent: Agent, open_tickets: int) -> AgentPublic:
             "skills": agent.skills,
             "senior": agent.senior,
             "active": agent.active,
-            "open_tickets": open_tickets,
+            "open_tickets": agent.open_tickets,
         }
     )

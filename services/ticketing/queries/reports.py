@@ -9,8 +9,8 @@ from typing import get_args
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ticketing import repository
 from services.ticketing.models import CustomerTier, Refund, SlaPolicyVersion
+from services.ticketing.repository import policy as policy_rows
 from services.ticketing.rules.sla import SlaPolicy
 from services.ticketing.rules.values import DEFAULT_TIER
 from services.ticketing.schemas import (
@@ -24,7 +24,7 @@ from shared.money import to_yuan
 
 
 async def sla_policy(session: AsyncSession) -> SlaPolicyPublic:
-    row = await repository.current_policy_row(session)
+    row = await policy_rows.current_policy_row(session)
     return policy_public(SlaPolicy.from_dict(row.policy) if row is not None else SlaPolicy(), row)
 
 

@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ticketing import repository
-from services.ticketing.models import PriorityChange, Ticket, TicketResponse
-from services.ticketing.rules.values import Priority, TicketStatus
+from services.ticketing.models import IS_OPEN, PriorityChange, Ticket, TicketResponse
+from services.ticketing.repository import tickets as ticket_rows
+from services.ticketing.rules.values import Priority
 from services.ticketing.schemas import ResponsePublic, TicketPage, TicketPublic
 from shared.errors import InvalidInput
 from shared.pagination import next_cursor
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> TicketPublic:
-    return ticket_public(await repository.get_ticket(session, ticket_id))
+    return ticket_public(await ticket_rows.get_ticket(session, ticket_id))
 
 
 async def list_tickets(
@@ -61,7 +61,7 @@ async def work_queue(
 ) -> TicketPage:
     """Open tickets in work order, `rules.queue.queue_key` in SQL (priority names sort like
     their rank), so the queue pages in the database."""
-    query = select(Ticket).where(Ticket.status == TicketStatus.OPEN)
+    query = select(Ticket).where(IS_OPEN)
     if category is not None:
         query = query.where(Ticket.category == category)
     if assignee is not None:
@@ -138,7 +138,7 @@ async def _page(
 
 async def list_responses(session: AsyncSession, ticket_id: str) -> list[ResponsePublic]:
     """Oldest first; the first one is the first response."""
-    await repository.get_ticket(session, ticket_id)
+    await ticket_rows.get_ticket(session, ticket_id)
     responses = (
         await session.scalars(
             select(TicketResponse)

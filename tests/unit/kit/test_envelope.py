@@ -1,11 +1,12 @@
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from shared.events import CATALOGUE, EventDecodeError, decode_message, encode_event, new_event
-from shared.events.catalogue import OrderPlaced, TicketOpened
+from shared.events.catalogue import OrderPlaced, SilenceStarted, TicketOpened
+from shared.events.envelope import encode_new_event
 
 STRUCTURED = [("content-type", b"application/cloudevents+json")]
 
@@ -126,3 +127,21 @@ def test_a_required_nullable_field_survives_the_wire():
     value, headers = encode_event(event)
     assert json.loads(value)["data"]["old_segment"] is None
     assert decode_message(value, headers).data == data
+
+
+def test_a_new_event_encoded_directly_is_the_envelope_the_model_would_give() -> None:
+    data = SilenceStarted(
+        customer_id="c-1",
+        until=datetime(2025, 7, 1, 8, tzinfo=timezone(timedelta(hours=8))),
+        reason="complaint",
+    )
+    at = datetime(2025, 6, 1, 9, 30, 0, 123456, tzinfo=UTC)
+    event_id, value = encode_new_event(
+        "silence.started", source="loopcrm/engagement", time=at, subject="c-1", data=data
+    )
+    model = new_event(
+        "silence.started", source="loopcrm/engagement", time=at, subject="c-1", data=data
+    )
+    expected = json.loads(encode_event(model)[0])
+    assert json.loads(value) == {**expected, "id": event_id}
+    assert decode_message(value, []).data == data

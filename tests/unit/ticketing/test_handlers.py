@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.ticketing import repository
 from services.ticketing.models import Ticket
+from services.ticketing.repository.tickets import state_of
 from services.ticketing.rules.queue import in_work_order
 from services.ticketing.tasks import BREACH_SCAN, escalate_overdue
 from shared.clock import FixedClock
@@ -164,6 +164,6 @@ async def test_the_queue_pages_in_the_order_of_the_rules(svc):
 
     async with svc.transaction() as tx:
         rows = [await tx.session.get(Ticket, t["id"]) for t in opened]
-        expected = [state.id for state in in_work_order(repository.state_of(r) for r in rows if r)]
+        expected = [state.id for state in in_work_order(state_of(r) for r in rows if r)]
     assert (page["total"], rest["next_cursor"]) == (5, None)
     assert [t["id"] for t in [*page["items"], *rest["items"]]] == expected
