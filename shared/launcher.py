@@ -94,7 +94,7 @@ class Launcher:
             # The embedded broker rejects InitProducerId; a short session keeps joins quick.
             env.setdefault("LOOPCRM_KAFKA_IDEMPOTENCE", "false")
             env.setdefault("LOOPCRM_KAFKA_SESSION_TIMEOUT_MS", "6000")
-            env.setdefault("LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
+            env.setdefault("LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", "2000")
         env.pop("LOOPCRM_DATABASE_URL", None)
         log = open(self._logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self._children[name] = subprocess.Popen(

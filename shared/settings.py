@@ -42,10 +42,10 @@ class ServiceSettings(BaseSettings):
         default=10, description="Fetch wait while a consumer is busy (records arrived <1 s ago)."
     )
     kafka_idle_fetch_max_wait_ms: int = Field(
-        default=500, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
+        default=1000, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
     )
     kafka_urgent_fetch_max_wait_ms: int = Field(
-        default=40,
+        default=100,
         description="Fetch wait of the urgent lane (latency-critical topics) even at rest.",
     )
     kafka_session_timeout_ms: int = Field(

@@ -46,7 +46,7 @@ class ConsumerConfig:
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
     """How long the broker may hold a fetch while the consumer is busy."""
-    idle_fetch_max_wait_ms: int = 500
+    idle_fetch_max_wait_ms: int = 1000
     """... and once nothing arrived for ``idle_after_s``: the stack at rest polls rarely."""
     idle_after_s: float = 1.0
     session_timeout_ms: int = 10_000
