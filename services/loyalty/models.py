@@ -118,10 +118,10 @@ class Hold(Base):
 
 
 class Order(Base):
-    """What an order earned and what its refunds took back; also the tier window's spend."""
+    """What an order earned and what its refunds took back: what a refund of it needs. Read by
+    key only, never as a customer's history."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_placed_at", "customer_id", "placed_at"),)
 
     customer_id: Mapped[str] = mapped_column(_Id, primary_key=True)
     order_id: Mapped[str] = mapped_column(_Id, primary_key=True)
@@ -162,6 +162,17 @@ class DailyEarning(Base):
     customer_id: Mapped[str] = mapped_column(_Id, primary_key=True)
     business_day: Mapped[date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonthlySpend(Base):
+    """Net spend (orders less their refunds) per customer and business month of the order,
+    updated in place: the tier window sums at most `tier_window_months` of these."""
+
+    __tablename__ = "monthly_spend"
+
+    customer_id: Mapped[str] = mapped_column(_Id, primary_key=True)
+    business_month: Mapped[date] = mapped_column(Date, primary_key=True)
+    net_spend_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class Redemption(Base):

@@ -1,31 +1,39 @@
-"""Reads: the points summary, the ledger, the holds, the ledger check and the rulebook.
+"""Reads for the API, each in a read-only session (`runtime.read()`): on SQLite it never
+waits for the writer.
 
-Where the rules compute the answer (points, the ledger check) a query returns their values;
-where stored rows are the answer it returns the public models, so routes never see a row.
-Lists are cursor pages over a unique key (`shared.pagination`).
+The points summary reads by key only what the handlers keep up to date: the account row, its
+open lots due or expiring within the rulebook's window, and the net spend of the months of
+its tier window; the rules shape the answer. Lists are cursor pages over a unique key
+(`shared.pagination`); the ledger check is the one read that sums a customer's history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loyalty.models import Account, Hold, LedgerEntryRow, RulebookVersion
 from services.loyalty.models import Lot as LotRow
-from services.loyalty.repository.accounts import account_row, load_account
+from services.loyalty.repository.rows import ACCOUNTS, LOTS, MONTHS, lot_of
 from services.loyalty.repository.rulebook import (
-    rulebook_in_force,
+    read_rulebook,
     rulebook_version,
     rulebook_version_in_force,
 )
-from services.loyalty.rules.account import PointsAccount
+from services.loyalty.rules.book import PointsBook
 from services.loyalty.rules.ledger import LedgerCheck
 from services.loyalty.rules.lots import Lot
 from services.loyalty.rules.rulebook import Tier
-from services.loyalty.rules.tiers import TierProgress
+from services.loyalty.rules.tiers import (
+    TierProgress,
+    net_spend_by_month,
+    tier_progress,
+    tier_window_months,
+)
 from services.loyalty.schemas import (
     HoldPage,
     HoldPublic,
@@ -36,13 +44,17 @@ from services.loyalty.schemas import (
     RulebookPublic,
 )
 from shared.errors import InvalidInput, NotFound
+from shared.money import to_yuan
 from shared.pagination import next_cursor
-from shared.transaction import Transaction
 
 
 @dataclass(frozen=True)
 class PointsView:
-    account: PointsAccount
+    customer_id: str
+    balance: int
+    held: int
+    debt: int
+    tier: Tier
     available: int
     tier_progress: TierProgress
     expiring: list[Lot]
@@ -50,37 +62,62 @@ class PointsView:
     as_of: datetime
 
 
-async def points_view(tx: Transaction, customer_id: str) -> PointsView:
-    """The account as of the transaction's time: lots past their expiry but not yet swept are
-    not available."""
-    rulebook = await rulebook_in_force(tx)
-    now = tx.now
-    loaded = await load_account(tx, customer_id, at=now, rulebook=rulebook, lock=False)
-    if loaded is None:
+_ACCOUNT = select(ACCOUNTS.c.balance, ACCOUNTS.c.held, ACCOUNTS.c.debt, ACCOUNTS.c.tier).where(
+    ACCOUNTS.c.customer_id == bindparam("customer_id")
+)
+_LOTS_BY = select(LOTS).where(
+    LOTS.c.customer_id == bindparam("customer_id"),
+    LOTS.c.remaining > 0,
+    LOTS.c.expires_at <= bindparam("horizon"),
+)
+_MONTHS_FROM = select(MONTHS.c.business_month, MONTHS.c.net_spend_fen).where(
+    MONTHS.c.customer_id == bindparam("customer_id"),
+    MONTHS.c.business_month >= bindparam("since"),
+)
+
+
+async def points_view(session: AsyncSession, customer_id: str, now: datetime) -> PointsView:
+    """The account as of `now`: lots past their expiry but not yet swept are not available."""
+    rulebook = await read_rulebook(session)
+    key = {"customer_id": customer_id}
+    row = (await session.execute(_ACCOUNT, key)).one_or_none()
+    if row is None:
         raise NotFound("loyalty account", customer_id)
-    account = loaded.account
+    window = timedelta(days=rulebook.expiring_soon_days)
+    lots = [
+        lot_of(lot) for lot in await session.execute(_LOTS_BY, {**key, "horizon": now + window})
+    ]
+    since = tier_window_months(now, rulebook)[0]
+    months = await session.execute(_MONTHS_FROM, {**key, "since": since})
+    spend = {month: to_yuan(fen) for month, fen in months}
+    # Only lots due or expiring soon were read: they are all these two answers look at.
+    book = PointsBook(customer_id, balance=row.balance, lots=lots)
     return PointsView(
-        account=account,
-        available=account.available_at(now),
-        tier_progress=account.tier_progress(now, rulebook),
-        expiring=account.lots_expiring_soon(now, rulebook),
+        customer_id=customer_id,
+        balance=row.balance,
+        held=row.held,
+        debt=row.debt,
+        tier=Tier(row.tier),
+        available=book.available_at(now),
+        tier_progress=tier_progress(net_spend_by_month(spend, now, rulebook), rulebook),
+        expiring=book.lots_expiring_soon(now, rulebook),
         expiring_window_days=rulebook.expiring_soon_days,
         as_of=now,
     )
 
 
 async def ledger_page(
-    tx: Transaction, customer_id: str, *, limit: int, after: str | None
+    session: AsyncSession, customer_id: str, *, limit: int, after: str | None
 ) -> LedgerPage:
     """Entries newest recorded first; `after` is the key of the page's cursor."""
-    await _require_account(tx, customer_id)
+    await _require_account(session, customer_id)
     query = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
     if after is not None:
         if not after.isdigit():
             raise _foreign_cursor()
         query = query.where(LedgerEntryRow.seq < int(after))
     query = query.order_by(LedgerEntryRow.seq.desc()).limit(limit + 1)
-    rows = list(await tx.session.scalars(query))
+    rows = list(await session.scalars(query))
     return LedgerPage(
         customer_id=customer_id,
         items=[entry_public(row) for row in rows[:limit]],
@@ -89,7 +126,7 @@ async def ledger_page(
 
 
 async def list_holds(
-    tx: Transaction,
+    session: AsyncSession,
     *,
     status: HoldStatus,
     customer_id: str | None,
@@ -100,7 +137,7 @@ async def list_holds(
     condition = [Hold.status == status]
     if customer_id is not None:
         condition.append(Hold.customer_id == customer_id)
-    total = await tx.session.scalar(select(func.count()).select_from(Hold).where(*condition))
+    total = await session.scalar(select(func.count()).select_from(Hold).where(*condition))
     query = select(Hold).where(*condition)
     if after is not None:
         held_at, hold_id = _hold_key(after)
@@ -108,7 +145,7 @@ async def list_holds(
             or_(Hold.held_at > held_at, and_(Hold.held_at == held_at, Hold.id > hold_id))
         )
     query = query.order_by(Hold.held_at, Hold.id).limit(limit + 1)
-    rows = list(await tx.session.scalars(query))
+    rows = list(await session.scalars(query))
     return HoldPage(
         items=[hold_public(row) for row in rows[:limit]],
         total=total or 0,
@@ -132,15 +169,14 @@ def _foreign_cursor() -> InvalidInput:
     return InvalidInput("query.cursor", "not a cursor returned by this API", location="query")
 
 
-async def verify_ledger(tx: Transaction, customer_id: str) -> LedgerCheck:
+async def verify_ledger(session: AsyncSession, customer_id: str) -> LedgerCheck:
     """The stored totals against the sums over the ledger, lots and pending holds."""
-    row = await _require_account(tx, customer_id)
+    row = await _require_account(session, customer_id)
     points, kind = LedgerEntryRow.points, LedgerEntryRow.kind
     balance_sum = func.coalesce(func.sum(case((kind != "hold", points), else_=0)), 0)
     held_sum = func.coalesce(
         func.sum(case((kind == "hold", points), (kind == "release", -points), else_=0)), 0
     )
-    session = tx.session
     balance_from_ledger, held_from_ledger = (
         await session.execute(
             select(balance_sum, held_sum).where(LedgerEntryRow.customer_id == customer_id)
@@ -169,19 +205,19 @@ async def verify_ledger(tx: Transaction, customer_id: str) -> LedgerCheck:
     )
 
 
-async def rulebook_in_force_public(tx: Transaction) -> RulebookPublic:
-    return rulebook_public(await rulebook_version_in_force(tx))
+async def rulebook_in_force_public(session: AsyncSession) -> RulebookPublic:
+    return rulebook_public(await rulebook_version_in_force(session))
 
 
-async def rulebook_version_public(tx: Transaction, version: int) -> RulebookPublic:
-    row = await rulebook_version(tx, version)
+async def rulebook_version_public(session: AsyncSession, version: int) -> RulebookPublic:
+    row = await rulebook_version(session, version)
     if row is None:
         raise NotFound("rulebook version", str(version))
     return rulebook_public(row)
 
 
-async def _require_account(tx: Transaction, customer_id: str) -> Account:
-    row = await account_row(tx, customer_id, lock=False)
+async def _require_account(session: AsyncSession, customer_id: str) -> Account:
+    row = await session.get(Account, customer_id)
     if row is None:
         raise NotFound("loyalty account", customer_id)
     return row
@@ -209,19 +245,26 @@ def entry_public(row: LedgerEntryRow) -> LedgerEntryPublic:
 
 
 def hold_public(hold: Hold) -> HoldPublic:
+    return hold_public_of(
+        {column.key: getattr(hold, column.key) for column in Hold.__table__.columns}
+    )
+
+
+def hold_public_of(values: dict[str, Any]) -> HoldPublic:
+    """The public form of a hold's column values."""
     return HoldPublic(
-        hold_id=hold.id,
-        customer_id=hold.customer_id,
-        points=hold.points,
-        original_points=hold.original_points,
-        reason=hold.reason,
-        source_id=hold.source_id,
-        order_id=hold.order_id,
-        rule_version=hold.rule_version,
-        held_at=hold.held_at,
-        status=cast(HoldStatus, hold.status),
-        resolved_at=hold.resolved_at,
-        resolved_by=hold.resolved_by,
+        hold_id=values["id"],
+        customer_id=values["customer_id"],
+        points=values["points"],
+        original_points=values["original_points"],
+        reason=values["reason"],
+        source_id=values["source_id"],
+        order_id=values["order_id"],
+        rule_version=values["rule_version"],
+        held_at=values["held_at"],
+        status=cast(HoldStatus, values["status"]),
+        resolved_at=values["resolved_at"],
+        resolved_by=values["resolved_by"],
     )
 
 

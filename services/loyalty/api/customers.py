@@ -45,8 +45,8 @@ IdempotencyKey = Annotated[
 
 @router.get("/{customer_id}/points", dependencies=[READ])
 async def get_points(customer_id: CustomerId, runtime: RuntimeDep) -> PointsPublic:
-    async with runtime.transaction() as tx:
-        view = await queries.points_view(tx, customer_id)
+    async with runtime.read() as session:
+        view = await queries.points_view(session, customer_id, runtime.clock.now())
     return _points_public(view)
 
 
@@ -57,16 +57,16 @@ async def get_ledger(
     limit: LedgerLimit = 50,
     cursor: CursorQuery = None,
 ) -> LedgerPage:
-    async with runtime.transaction() as tx:
-        return await queries.ledger_page(tx, customer_id, limit=limit, after=cursor)
+    async with runtime.read() as session:
+        return await queries.ledger_page(session, customer_id, limit=limit, after=cursor)
 
 
 @router.get("/{customer_id}/ledger/verify")
 async def verify_ledger(
     customer_id: CustomerId, runtime: RuntimeDep, _admin: AdminDep
 ) -> LedgerCheckPublic:
-    async with runtime.transaction() as tx:
-        return _check_public(await queries.verify_ledger(tx, customer_id))
+    async with runtime.read() as session:
+        return _check_public(await queries.verify_ledger(session, customer_id))
 
 
 @router.post(
@@ -107,17 +107,17 @@ async def complete_task(
 
 
 def _points_public(view: queries.PointsView) -> PointsPublic:
-    account, progress = view.account, view.tier_progress
+    progress = view.tier_progress
     expiring = [
         ExpiringPoints(points=lot.remaining, expires_at=lot.expires_at) for lot in view.expiring
     ]
     return PointsPublic(
-        customer_id=account.customer_id,
-        balance=account.balance,
-        held=account.held,
+        customer_id=view.customer_id,
+        balance=view.balance,
+        held=view.held,
         available=view.available,
-        debt=account.debt,
-        tier=account.tier.value,
+        debt=view.debt,
+        tier=view.tier.value,
         tier_progress=TierProgressPublic(
             net_spend_12m=progress.net_spend,
             next_tier=progress.next_tier.value if progress.next_tier else None,

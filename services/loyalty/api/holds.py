@@ -26,9 +26,9 @@ async def list_holds(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> HoldPage:
-    async with runtime.transaction() as tx:
+    async with runtime.read() as session:
         return await queries.list_holds(
-            tx, status=status, customer_id=customer_id, limit=limit, after=cursor
+            session, status=status, customer_id=customer_id, limit=limit, after=cursor
         )
 
 

@@ -19,16 +19,16 @@ router = APIRouter(prefix="/v1/rules", tags=["rulebook"])
 
 @router.get("", dependencies=[READ])
 async def get_rulebook_in_force(runtime: RuntimeDep) -> RulebookPublic:
-    async with runtime.transaction() as tx:
-        return await queries.rulebook_in_force_public(tx)
+    async with runtime.read() as session:
+        return await queries.rulebook_in_force_public(session)
 
 
 @router.get("/{version}", dependencies=[READ])
 async def get_rulebook_version(
     version: Annotated[int, Path(ge=1)], runtime: RuntimeDep
 ) -> RulebookPublic:
-    async with runtime.transaction() as tx:
-        return await queries.rulebook_version_public(tx, version)
+    async with runtime.read() as session:
+        return await queries.rulebook_version_public(session, version)
 
 
 @router.post("", status_code=201)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.loyalty.models import Redemption
-from services.loyalty.repository.accounts import load_account
+from services.loyalty.repository.accounts import Wanted, load_accounts
 from services.loyalty.repository.ledger import record_changes
 from services.loyalty.repository.rows import new_public_id
 from services.loyalty.repository.rulebook import rulebook_in_force
+from services.loyalty.repository.saving import save_accounts
 from services.loyalty.rules.book import Origin
 from services.loyalty.rules.errors import InsufficientPoints, RefusedByRules
 from services.loyalty.schemas import RedemptionPublic
@@ -34,7 +35,8 @@ async def redeem_points(
     tx: Transaction, customer_id: str, points: int, idempotency_key: str
 ) -> RedemptionAnswer:
     rulebook = await rulebook_in_force(tx)
-    loaded = await load_account(tx, customer_id, at=tx.now, rulebook=rulebook)
+    accounts = await load_accounts(tx, rulebook, {customer_id: Wanted()})
+    loaded = accounts.stored(customer_id)
     if loaded is None:
         raise NotFound("loyalty account", customer_id)
     previous = await tx.session.get(Redemption, (customer_id, idempotency_key))
@@ -52,7 +54,8 @@ async def redeem_points(
         answer = RedemptionAnswer(409, _insufficient(refused))
         _remember(tx, customer_id, idempotency_key, points, None, answer)
         return answer
-    await record_changes(tx, loaded, redemption.entries, rulebook)
+    await record_changes(tx, accounts, loaded, redemption.entries)
+    await save_accounts(tx, accounts)
     body = RedemptionPublic(
         redemption_id=redemption_id,
         customer_id=customer_id,

@@ -19,7 +19,7 @@ async def publish_rulebook(
     """The rulebook in force with `changes` applied, stored as the next version; entries
     already made keep the version that made them. 409 `rules_version_conflict` when `changes`
     names a version other than the next (or another admin published it first)."""
-    in_force = await rulebook_version_in_force(tx)
+    in_force = await rulebook_version_in_force(tx.session)
     try:
         rulebook = next_rulebook(in_force.document, changes)
         row = await store_rulebook(tx, rulebook, published_by=admin)

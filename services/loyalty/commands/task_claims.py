@@ -6,10 +6,11 @@ tell "done, credited" from "nothing happened".
 
 from __future__ import annotations
 
-from services.loyalty.repository.accounts import load_account
+from services.loyalty.repository.accounts import Wanted, load_accounts
 from services.loyalty.repository.ledger import record_changes
 from services.loyalty.repository.rows import new_public_id
 from services.loyalty.repository.rulebook import rulebook_in_force
+from services.loyalty.repository.saving import save_accounts
 from services.loyalty.rules.book import Origin
 from services.loyalty.rules.business_time import business_day
 from services.loyalty.rules.tasks import Task, task_reward_keys
@@ -21,7 +22,9 @@ from shared.transaction import Transaction
 async def claim_task(tx: Transaction, customer_id: str, task: Task) -> TaskClaimPublic:
     rulebook = await rulebook_in_force(tx)
     keys = task_reward_keys(task, tx.now, rulebook)
-    loaded = await load_account(tx, customer_id, at=tx.now, rulebook=rulebook, reward_keys=keys)
+    wanted = Wanted(times=[tx.now], reward_keys=set(keys))
+    accounts = await load_accounts(tx, rulebook, {customer_id: wanted})
+    loaded = accounts.stored(customer_id)
     if loaded is None:
         raise NotFound("loyalty account", customer_id)
     outcome = loaded.account.complete_task(task, Origin(new_public_id("task"), tx.now, rulebook))
@@ -33,7 +36,8 @@ async def claim_task(tx: Transaction, customer_id: str, task: Task) -> TaskClaim
             task=str(task),
             business_day=day.isoformat(),
         )
-    await record_changes(tx, loaded, outcome.entries, rulebook)
+    await record_changes(tx, accounts, loaded, outcome.entries)
+    await save_accounts(tx, accounts)
     return TaskClaimPublic(
         customer_id=customer_id,
         task=str(task),

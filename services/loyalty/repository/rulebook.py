@@ -3,18 +3,28 @@ changed. Version 1 is stored by the first migration with the defaults of DESIGN 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loyalty.models import RulebookVersion
-from services.loyalty.repository.in_hand import RulebookInHand
 from services.loyalty.rules.errors import StaleRulebookVersion
 from services.loyalty.rules.rulebook import Rulebook
 from shared.transaction import Transaction
 
 
-async def rulebook_version_in_force(tx: Transaction) -> RulebookVersion:
-    row = await tx.session.scalar(
+@dataclass
+class RulebookInHand:
+    """The rulebook in force as this transaction read it: every event of a run is handled
+    under the same rulebook; None until read, and again once a new version is published."""
+
+    rulebook: Rulebook | None = None
+
+
+async def rulebook_version_in_force(session: AsyncSession) -> RulebookVersion:
+    row = await session.scalar(
         select(RulebookVersion).order_by(RulebookVersion.version.desc()).limit(1)
     )
     if row is None:
@@ -22,8 +32,13 @@ async def rulebook_version_in_force(tx: Transaction) -> RulebookVersion:
     return row
 
 
-async def rulebook_version(tx: Transaction, version: int) -> RulebookVersion | None:
-    return await tx.session.get(RulebookVersion, version)
+async def rulebook_version(session: AsyncSession, version: int) -> RulebookVersion | None:
+    return await session.get(RulebookVersion, version)
+
+
+async def read_rulebook(session: AsyncSession) -> Rulebook:
+    """The rulebook in force, for a query."""
+    return Rulebook.from_dict((await rulebook_version_in_force(session)).document)
 
 
 async def rulebook_in_force(tx: Transaction) -> Rulebook:
@@ -31,7 +46,7 @@ async def rulebook_in_force(tx: Transaction) -> Rulebook:
     applies in one transaction is handled under the same rulebook."""
     in_hand = tx.held(RulebookInHand)
     if in_hand.rulebook is None:
-        in_hand.rulebook = Rulebook.from_dict((await rulebook_version_in_force(tx)).document)
+        in_hand.rulebook = await read_rulebook(tx.session)
     return in_hand.rulebook
 
 

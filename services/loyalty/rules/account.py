@@ -39,7 +39,8 @@ from services.loyalty.rules.tasks import Task, decide_task_reward
 from services.loyalty.rules.tiers import (
     TierChange,
     TierProgress,
-    net_spend_in_window,
+    business_month_start,
+    net_spend_by_month,
     tier_after_spend,
     tier_at_monthly_review,
     tier_progress,
@@ -53,10 +54,14 @@ def order_key(order_id: str) -> str:
 
 @dataclass(slots=True)
 class PointsAccount(PointsBook):
-    """What a handler or command loads: the book (open lots, pending holds, the day's credited
-    earns), the tier, birthday and referrer, `orders_placed`, the orders of the tier window plus
-    any order an event names, and `claimed_keys`, the once-only rewards already given (a task on
-    a day, a review of an order, a referral)."""
+    """What a handler or command loads: the book (open lots, pending holds, the credited earns
+    of the business days it acts on), the tier, birthday and referrer, `orders_placed`, the
+    orders its operations name, `spend_by_month`, the net spend of the business months its
+    operations look at (at least their tier windows), and `claimed_keys`, the once-only rewards
+    already given (a task on a day, a review of an order, a referral) among those it asks about.
+
+    Operations only ever add to `spend_by_month`, so a month that was not loaded holds the
+    change to the month as stored."""
 
     tier: Tier = Tier.BRONZE
     birthday: date | None = None
@@ -64,10 +69,17 @@ class PointsAccount(PointsBook):
     orders_placed: int = 0
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     claimed_keys: set[str] = field(default_factory=set)
+    spend_by_month: dict[date, Decimal] = field(default_factory=dict)
 
     def net_spend(self, now: datetime, rulebook: Rulebook) -> Decimal:
-        spends = [s for s in (o.as_spend() for o in self.orders.values()) if s is not None]
-        return net_spend_in_window(spends, now, rulebook)
+        return net_spend_by_month(self.spend_by_month, now, rulebook)
+
+    def _count_spend(self, record: OrderRecord, change: Decimal, rulebook: Rulebook) -> None:
+        """Add `change` to the net spend of the business month the order was placed in."""
+        if record.placed_at is None or not change:
+            return
+        month = business_month_start(record.placed_at, rulebook)
+        self.spend_by_month[month] = self.spend_by_month.get(month, Decimal(0)) + change
 
     def tier_progress(self, now: datetime, rulebook: Rulebook) -> TierProgress:
         return tier_progress(self.net_spend(now, rulebook), rulebook)
@@ -105,6 +117,7 @@ class PointsAccount(PointsBook):
         )
         record = self.orders.setdefault(order_id, OrderRecord(order_id))
         record.amount, record.placed_at, record.points_awarded = amount, now, earning.points
+        self._count_spend(record, record.net_amount, rulebook)
         note = earning.explanation()
         entries += self._earn(earning.points, EntryReason.ORDER, order_key(order_id), origin, note)
         if record.refunded_amount > 0:
@@ -137,7 +150,9 @@ class PointsAccount(PointsBook):
         if origin.source_id in record.refund_source_ids:
             return RefundOutcome(entries=(), points_clawed_back=0, duplicate=True)
         record.refund_source_ids.add(origin.source_id)
+        net_before = record.net_amount
         record.refunded_amount += refunded_amount
+        self._count_spend(record, record.net_amount - net_before, origin.rulebook)
         record.last_refund_at = max(origin.at, record.last_refund_at or origin.at)
         if not record.is_placed:
             return RefundOutcome(entries=(), points_clawed_back=0, waiting_for_order=True)

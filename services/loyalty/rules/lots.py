@@ -1,6 +1,7 @@
 """Lots: each credit of points is a lot that expires a fixed number of calendar years later.
 
-Lots are spent oldest first (by `earned_at`, then by the order they were created in).
+Lots are spent oldest first (by `earned_at`, then by lot id: the same order however the lots
+were loaded or created).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Lot:
 
 
 def oldest_first(lots: Iterable[Lot]) -> list[Lot]:
-    return sorted(lots, key=lambda lot: lot.earned_at)
+    return sorted(lots, key=lambda lot: (lot.earned_at, lot.lot_id))
 
 
 def take_from_lots(

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from services.loyalty.rules.tiers import Spend
-
 
 @dataclass(slots=True)
 class OrderRecord:
@@ -31,10 +29,12 @@ class OrderRecord:
     def is_placed(self) -> bool:
         return self.amount is not None
 
-    def as_spend(self) -> Spend | None:
-        if self.amount is None or self.placed_at is None:
-            return None
-        return Spend(self.placed_at, self.amount - min(self.refunded_amount, self.amount))
+    @property
+    def net_amount(self) -> Decimal:
+        """What the order counts for toward the tier: its amount less refunds (0 until placed)."""
+        if self.amount is None:
+            return Decimal(0)
+        return self.amount - min(self.refunded_amount, self.amount)
 
 
 def clawback_due(

@@ -1,12 +1,18 @@
-"""Tiers on net spend over a trailing window: upgrade at once, downgrade one step a month."""
+"""Tiers on net spend over a trailing window: upgrade at once, downgrade one step a month.
+
+An account counts its net spend by business month (`SpendByMonth`, kept per customer and month
+and updated in place), and its tier window is the `tier_window_months` business months ending
+with the current one: the tier never needs more than that many sums, whatever the history.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from services.loyalty.rules.business_time import as_utc, business_day, subtract_calendar_months
 from services.loyalty.rules.rulebook import TIERS_LOWEST_FIRST, Rulebook, Tier
@@ -44,8 +50,35 @@ class TierProgress:
     spend_to_next_tier: Decimal
 
 
+SpendByMonth = Mapping[date, Decimal]
+"""Net spend (yuan) by the first day of the business month it was placed in."""
+
+_CENT = Decimal("0.01")
+
+
+def tier_window_months(now: datetime, rulebook: Rulebook) -> tuple[date, ...]:
+    """The business months of the tier window at `now`: the current one and the
+    `tier_window_months - 1` before it, oldest first."""
+    return _months_ending(business_month_start(now, rulebook), rulebook.tier_window_months)
+
+
+def net_spend_by_month(spend: SpendByMonth, now: datetime, rulebook: Rulebook) -> Decimal:
+    """Net spend of the tier window at `now`, to the fen: the sum of its months' spend."""
+    months = tier_window_months(now, rulebook)
+    total = sum((spend[month] for month in months if month in spend), Decimal(0))
+    return total.quantize(_CENT)
+
+
+@lru_cache(maxsize=64)
+def _months_ending(month: date, count: int) -> tuple[date, ...]:
+    index = month.year * 12 + month.month - 1
+    firsts = (divmod(index - back, 12) for back in range(count - 1, -1, -1))
+    return tuple(date(year, month_index + 1, 1) for year, month_index in firsts)
+
+
 def net_spend_in_window(spends: Iterable[Spend], now: datetime, rulebook: Rulebook) -> Decimal:
-    """Net spend in the `tier_window_months` calendar months up to and including `now`."""
+    """Net spend of individual spends in the `tier_window_months` calendar months up to and
+    including the instant `now` (accounts count by business month: `net_spend_by_month`)."""
     now = as_utc(now, "now")
     window_start = subtract_calendar_months(now, rulebook.tier_window_months)
     in_window = (spend.net_amount for spend in spends if window_start < spend.at <= now)

@@ -1,6 +1,6 @@
 """1000 orders for 100 customers, published at once: every balance ends exactly as the pure
 rules compute it, though the consumer applies runs of a partition's events in one transaction
-(later events of a customer starting from the rows its earlier ones left in hand)."""
+(a run's events applied in memory to the accounts loaded for the whole run)."""
 
 import random
 import time

@@ -42,8 +42,8 @@ def refund(customer_id: str, order_id: str, amount: str, at: datetime = T0) -> d
 
 
 async def balance_of(svc: ServiceHarness, customer_id: str, now: datetime = T0) -> int:
-    async with svc.transaction(now) as tx:
-        return (await points_view(tx, customer_id)).account.balance
+    async with svc.runtime.read() as session:
+        return (await points_view(session, customer_id, now)).balance
 
 
 async def published_data(svc: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
@@ -51,8 +51,8 @@ async def published_data(svc: ServiceHarness, event_type: str) -> list[dict[str,
 
 
 async def assert_consistent(svc: ServiceHarness, customer_id: str) -> None:
-    async with svc.transaction() as tx:
-        check = await verify_ledger(tx, customer_id)
+    async with svc.runtime.read() as session:
+        check = await verify_ledger(session, customer_id)
     assert check.consistent, check
 
 
@@ -194,7 +194,7 @@ async def test_money_round_trips_exactly(loyalty):
     customer_id, order_id = new_id("c"), new_id("o")
     await loyalty.deliver(order(customer_id, order_id, "1299.10"))
 
-    async with loyalty.transaction() as tx:
-        view = await points_view(tx, customer_id)
+    async with loyalty.runtime.read() as session:
+        view = await points_view(session, customer_id, T0)
     assert view.tier_progress.net_spend == Decimal("1299.10")
     assert view.tier_progress.spend_to_next_tier == Decimal("700.90")

@@ -18,7 +18,7 @@ from services.loyalty.commands.holds import settle_hold
 from services.loyalty.commands.redemptions import redeem_points
 from services.loyalty.commands.task_claims import claim_task
 from services.loyalty.queries import verify_ledger
-from services.loyalty.repository.accounts import load_account
+from services.loyalty.repository.accounts import Wanted, load_accounts
 from services.loyalty.rules.account import PointsAccount
 from services.loyalty.rules.book import Origin
 from services.loyalty.rules.errors import InsufficientPoints
@@ -102,9 +102,10 @@ async def _step(svc: ServiceHarness, rng: random.Random, mirror: Mirror, now: da
         hold_key = rng.choice(sorted(account.holds))
         release = rng.random() < 0.5
         async with svc.transaction() as tx:
-            loaded = await load_account(tx, customer_id, at=now, rulebook=RULES, lock=False)
+            accounts = await load_accounts(tx, RULES, {customer_id: Wanted()}, lock=False)
+            loaded = accounts.stored(customer_id)
             assert loaded is not None
-            hold_id = loaded.rows.holds[hold_key].id
+            hold_id = loaded.hold_rows[hold_key]["id"]
             await settle_hold(tx, hold_id, release=release, admin="test")
         settle = account.release_hold if release else account.cancel_hold
         settle(hold_key, mirror.origin(now))
@@ -122,8 +123,9 @@ async def _step(svc: ServiceHarness, rng: random.Random, mirror: Mirror, now: da
 async def _assert_stored_as_mirrored(svc: ServiceHarness, mirror: Mirror, now: datetime) -> None:
     expected = mirror.account
     async with svc.transaction() as tx:
-        loaded = await load_account(tx, expected.customer_id, at=now, rulebook=RULES, lock=False)
-        check = await verify_ledger(tx, expected.customer_id)
+        wanted = {expected.customer_id: Wanted(times=[now])}
+        loaded = (await load_accounts(tx, RULES, wanted, lock=False)).stored(expected.customer_id)
+        check = await verify_ledger(tx.session, expected.customer_id)
     assert loaded is not None
     stored = loaded.account
     assert (stored.balance, stored.held, stored.tier) == (

@@ -1,6 +1,6 @@
 """The consumer applies a run of events in one transaction: what a run stores is exactly what
-one transaction per event stores, though later events of a customer start from the rows the
-earlier ones left in hand (and the writes wait for the flush)."""
+one transaction per event stores, though a run's events are applied in memory to the accounts
+loaded for the whole run and written together."""
 
 from __future__ import annotations
 
