@@ -34,6 +34,12 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
+        if make_url(url).get_driver_name() == "asyncpg":
+            # Statements are prepared; after five runs PostgreSQL may switch to a generic plan,
+            # and for `customer_id = ANY($1)` over a run's customers that plan scans the table.
+            kwargs.setdefault(
+                "connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+            )
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
     database = make_url(url).database
     if database and database != ":memory:":
