@@ -22,14 +22,14 @@ router = APIRouter(prefix="/v1", tags=["segments"], dependencies=[READ])
 
 @router.get("/customers/{customer_id}/segment")
 async def get_customer_segment(customer_id: str, runtime: RuntimeDep) -> CustomerSegmentPublic:
-    async with runtime.transaction() as tx:
-        return await queries.customer_segment(tx.session, customer_id)
+    async with runtime.read() as session:
+        return await queries.customer_segment(session, customer_id)
 
 
 @router.get("/segments")
 async def list_segments(ctx: SegmentationDep, runtime: RuntimeDep) -> list[SegmentPublic]:
-    async with runtime.transaction() as tx:
-        return await queries.segments_with_sizes(tx.session, ctx.segments)
+    async with runtime.read() as session:
+        return await queries.segments_with_sizes(session, ctx.segments)
 
 
 @router.get("/segments/{name}/members")
@@ -40,7 +40,5 @@ async def list_segment_members(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> SegmentMembersPage:
-    async with runtime.transaction() as tx:
-        return await queries.segment_members(
-            tx.session, ctx.segments, name, limit=limit, after=cursor
-        )
+    async with runtime.read() as session:
+        return await queries.segment_members(session, ctx.segments, name, limit=limit, after=cursor)

@@ -17,7 +17,7 @@ from shared.app import context_dependency
 class SegmentationContext:
     policy: SegmentationPolicy
     sweep_batch_size: int
-    """How many due customers the sweep re-evaluates in one transaction."""
+    """How many due customers the sweep reviews in one transaction (a chunk)."""
 
     @property
     def segments(self) -> SegmentTable:

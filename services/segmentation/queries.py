@@ -1,8 +1,11 @@
-"""API reads: a customer's segment, the segment table with sizes, and a segment's members."""
+"""API reads: a customer's segment, the segment table with sizes, and a segment's members.
+Each reads the member rows the handlers and the sweep keep up to date."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import cast
+
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.segmentation.models import SegmentMember
@@ -14,19 +17,31 @@ from services.segmentation.schemas import (
     SegmentPublic,
 )
 from shared.errors import NotFound
+from shared.money import to_yuan
 from shared.pagination import next_cursor
+
+MEMBERS = cast(Table, SegmentMember.__table__)
 
 
 async def customer_segment(session: AsyncSession, customer_id: str) -> CustomerSegmentPublic:
-    member = await session.get(SegmentMember, customer_id)
+    """The member's row as the last review left it: one primary-key read."""
+    query = select(
+        MEMBERS.c.segment,
+        MEMBERS.c.recency_days,
+        MEMBERS.c.frequency,
+        MEMBERS.c.monetary_fen,
+        MEMBERS.c.segment_since,
+        MEMBERS.c.evaluated_at,
+    ).where(MEMBERS.c.customer_id == customer_id)
+    member = (await session.execute(query)).one_or_none()
     if member is None:
         raise NotFound("customer", customer_id)
     return CustomerSegmentPublic(
-        customer_id=member.customer_id,
+        customer_id=customer_id,
         segment=member.segment,
         recency_days=member.recency_days,
         frequency=member.frequency,
-        monetary=member.monetary,
+        monetary=to_yuan(member.monetary_fen),
         since=member.segment_since,
         evaluated_at=member.evaluated_at,
     )
@@ -35,7 +50,7 @@ async def customer_segment(session: AsyncSession, customer_id: str) -> CustomerS
 async def segments_with_sizes(session: AsyncSession, table: SegmentTable) -> list[SegmentPublic]:
     """The table in precedence order (1 is evaluated first), each with its member count."""
     rows = await session.execute(
-        select(SegmentMember.segment, func.count()).group_by(SegmentMember.segment)
+        select(MEMBERS.c.segment, func.count()).group_by(MEMBERS.c.segment)
     )
     counts: dict[str, int] = {segment: count for segment, count in rows}
     return [
@@ -56,10 +71,16 @@ async def segment_members(
     """Members in customer-id order, ``limit`` at a time, starting after ``after``."""
     if name not in table.names:
         raise NotFound("segment", name)
-    query = select(SegmentMember).where(SegmentMember.segment == name)
+    query = select(
+        MEMBERS.c.customer_id,
+        MEMBERS.c.segment_since,
+        MEMBERS.c.recency_days,
+        MEMBERS.c.frequency,
+        MEMBERS.c.monetary_fen,
+    ).where(MEMBERS.c.segment == name)
     if after is not None:
-        query = query.where(SegmentMember.customer_id > after)
-    rows = (await session.scalars(query.order_by(SegmentMember.customer_id).limit(limit + 1))).all()
+        query = query.where(MEMBERS.c.customer_id > after)
+    rows = (await session.execute(query.order_by(MEMBERS.c.customer_id).limit(limit + 1))).all()
     return SegmentMembersPage(
         segment=name,
         items=[
@@ -68,7 +89,7 @@ async def segment_members(
                 since=member.segment_since,
                 recency_days=member.recency_days,
                 frequency=member.frequency,
-                monetary=member.monetary,
+                monetary=to_yuan(member.monetary_fen),
             )
             for member in rows[:limit]
         ],

@@ -43,7 +43,9 @@ class SegmentationSettings(ServiceSettings):
     churn_falling_months: int = Field(default=3, ge=1)
     business_timezone: str = "Asia/Shanghai"
     sweep_interval_s: float = Field(default=5.0, gt=0)
-    sweep_batch_size: int = Field(default=500, ge=1)
+    sweep_batch_size: int = Field(
+        default=20_000, ge=1, description="Due customers the sweep reviews per transaction."
+    )
 
     @model_validator(mode="after")
     def _policy_is_usable(self) -> "SegmentationSettings":

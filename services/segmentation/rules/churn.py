@@ -64,6 +64,24 @@ def monthly_spend(
     monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
 ) -> list[tuple[date, Decimal]]:
     """Net spend per complete month, from the first month with spend to last month, gaps as 0."""
+    return [(month, to_yuan(fen)) for month, fen in _monthly_fen(monthly_net, now, timezone)]
+
+
+def falling_streak(
+    monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
+) -> FallingStreak:
+    """The run of falling months that ends with last month (no falls: just last month)."""
+    series = _monthly_fen(monthly_net, now, timezone)
+    start = len(series) - 1
+    while start > 0 and series[start - 1][1] > series[start][1]:
+        start -= 1
+    run = series[max(start, 0) :]
+    return FallingStreak(tuple(m for m, _ in run), tuple(to_yuan(fen) for _, fen in run))
+
+
+def _monthly_fen(
+    monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
+) -> list[tuple[date, int]]:
     last_complete = months_before(month_of(now, timezone), 1)
     totals = {month: fen for month, fen in monthly_net if month <= last_complete}
     if not totals:
@@ -71,21 +89,9 @@ def monthly_spend(
     series = []
     month = min(totals)
     while month <= last_complete:
-        series.append((month, to_yuan(totals.get(month, 0))))
+        series.append((month, totals.get(month, 0)))
         month = next_month(month)
     return series
-
-
-def falling_streak(
-    monthly_net: Iterable[tuple[date, int]], now: datetime, timezone: str
-) -> FallingStreak:
-    """The run of falling months that ends with last month (no falls: just last month)."""
-    series = monthly_spend(monthly_net, now, timezone)
-    start = len(series) - 1
-    while start > 0 and series[start - 1][1] > series[start][1]:
-        start -= 1
-    run = series[max(start, 0) :]
-    return FallingStreak(tuple(m for m, _ in run), tuple(s for _, s in run))
 
 
 def churn_risk(

@@ -18,6 +18,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from services.segmentation.rules.facts import OrderFact
@@ -53,8 +54,13 @@ class RefundOutcome:
 
 
 def month_of(at: datetime, timezone: str) -> date:
-    local = at.astimezone(ZoneInfo(timezone))
+    local = at.astimezone(_zone(timezone))
     return date(local.year, local.month, 1)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def months_before(month: date, count: int) -> date:
@@ -84,7 +90,9 @@ def with_refund(
     The refund nets against the month the order was placed in."""
     net_before, net_after = to_fen(before.net), to_fen(after.net)
     month = month_of(before.placed_at, timezone)
-    updated = replace(figures, monthly_net=_added(figures.monthly_net, month, net_after - net_before))
+    updated = replace(
+        figures, monthly_net=_added(figures.monthly_net, month, net_after - net_before)
+    )
     if before.fully_refunded:
         return RefundOutcome(updated, last_order_unknown=False)
     recent = list(figures.recent_orders)
@@ -124,12 +132,20 @@ def pruned(
     """What is still needed at ``now``: orders and complaints of the window, and the last
     ``months_kept`` months before the current one."""
     start = now - window
-    oldest_month = months_before(month_of(now, timezone), months_kept)
+    orders, complaints, monthly = figures.recent_orders, figures.complaints, figures.monthly_net
+    if orders and orders[0][0] <= start:
+        orders = tuple(order for order in orders if order[0] > start)
+    if complaints and complaints[0] <= start:
+        complaints = tuple(at for at in complaints if at > start)
+    if monthly:
+        oldest_month = months_before(month_of(now, timezone), months_kept)
+        if monthly[0][0] < oldest_month:
+            monthly = tuple(item for item in monthly if item[0] >= oldest_month)
     return replace(
         figures,
-        recent_orders=tuple(order for order in figures.recent_orders if order[0] > start),
-        complaints=tuple(at for at in figures.complaints if at > start),
-        monthly_net=tuple(item for item in figures.monthly_net if item[0] >= oldest_month),
+        recent_orders=orders,
+        complaints=complaints,
+        monthly_net=monthly,
         complete_since=start,
     )
 

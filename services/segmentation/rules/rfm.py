@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,7 @@ class SegmentationPolicy:
         if self.window_days < 1:
             raise ValueError("window_days must be at least 1")
 
-    @property
+    @cached_property
     def window(self) -> timedelta:
         return self.window_days * DAY
 
@@ -137,23 +138,32 @@ def next_review_at(figures: CustomerFigures, now: datetime) -> datetime:
 
 
 def settled_until(
-    figures: CustomerFigures, rfm: Rfm, now: datetime, policy: SegmentationPolicy
+    figures: CustomerFigures,
+    features: FeatureValues,
+    recency_turn: int | None,
+    now: datetime,
+    policy: SegmentationPolicy,
 ) -> datetime | None:
     """The earliest moment the segment, frequency, monetary or a churn alert could change
-    with no new event: recency reaching a turning point of the segment table, an order or a
-    complaint leaving the window, or (for a customer the churn rule watches) a month ending."""
+    with no new event: recency reaching ``recency_turn`` (where the table gives another
+    segment), an order or a complaint leaving the window, or (for a customer the churn rule
+    watches) a month ending. None: not before a new event."""
     window = policy.window
     moments: list[datetime] = []
     last = last_order_by(figures, now)
-    if last is not None and rfm.recency_days is not None:
-        turn = next((t for t in policy.segments.recency_turns if t > rfm.recency_days), None)
-        if turn is not None:
-            moments.append(last + turn * DAY)
+    if last is not None and recency_turn is not None:
+        moments.append(last + recency_turn * DAY)
+    start = now - window
     for times in ([at for at, _ in figures.recent_orders], figures.complaints):
-        entering = [at for at in times if at > now]
-        leaving = [at + window for at in times if in_window(at, now, window)]
-        moments.extend(entering[:1] + leaving[:1])
-    if rfm.monetary >= policy.churn.min_monetary:
+        # Oldest first: the first still in the window leaves first, the first after now
+        # enters first.
+        leaving = next((at for at in times if at > start), None)
+        if leaving is not None:
+            moments.append(leaving + window if leaving <= now else leaving)
+            if leaving <= now and times[-1] > now:
+                moments.append(next(at for at in times if at > now))
+    monetary = features[Feature.MONETARY]
+    if monetary is not None and monetary >= policy.churn.min_monetary:
         moments.append(_month_start(next_month(month_of(now, policy.churn.timezone)), policy))
     return min(moments, default=None)
 
@@ -167,10 +177,12 @@ def _month_start(month: date, policy: SegmentationPolicy) -> datetime:
 def evaluate(figures: CustomerFigures, now: datetime, policy: SegmentationPolicy) -> Evaluation:
     """The customer's segment at ``now``: the first segment of the table whose rule holds."""
     rfm = rfm_at(figures, now, policy.window)
-    settled = settled_until(figures, rfm, now, policy)
+    features = features_of(figures, rfm, now, policy)
+    segment, recency_turn = policy.segments.classify_as_recency_grows(features)
+    settled = settled_until(figures, features, recency_turn, now, policy)
     review_at = next_review_at(figures, now)
     return Evaluation(
-        segment=policy.segments.classify(features_of(figures, rfm, now, policy)),
+        segment=segment,
         rfm=rfm,
         review_at=review_at if settled is None else min(review_at, settled),
         settled_until=settled,

@@ -93,6 +93,26 @@ class SegmentRule:
     def matches(self, features: FeatureValues) -> bool:
         return all(condition.holds(features) for condition in self.conditions)
 
+    def matches_apart_from_recency(self, features: FeatureValues) -> bool:
+        return all(condition.holds(features) for condition in self._other_conditions)
+
+    def matches_recency(self, recency_days: int | None) -> bool:
+        """Whether the recency conditions hold (no recency holds none of them)."""
+        conditions = self._recency_conditions
+        if not conditions:
+            return True
+        return recency_days is not None and all(
+            _COMPARE[condition.op](recency_days, condition.value) for condition in conditions
+        )
+
+    @cached_property
+    def _recency_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.feature is Feature.RECENCY_DAYS)
+
+    @cached_property
+    def _other_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.feature is not Feature.RECENCY_DAYS)
+
     @property
     def definition(self) -> str:
         if not self.conditions:
@@ -137,6 +157,20 @@ class SegmentTable:
         """The first segment, top-down, whose conditions all hold."""
         return next(rule.name for rule in self.rules if rule.matches(features))
 
+    def classify_as_recency_grows(self, features: FeatureValues) -> tuple[str, int | None]:
+        """The segment for ``features``, and the next recency (whole days above the current
+        one) at which the table gives another segment while the other features stay as they
+        are; None when no later recency does (or the customer has no recency)."""
+        candidates = [rule for rule in self.rules if rule.matches_apart_from_recency(features)]
+        recency = features[Feature.RECENCY_DAYS]
+        assert recency is None or isinstance(recency, int)
+        segment = _first_matching(candidates, recency)
+        if recency is not None:
+            for turn in self.recency_turns:
+                if turn > recency and _first_matching(candidates, turn) != segment:
+                    return segment, turn
+        return segment, None
+
     @cached_property
     def recency_turns(self) -> tuple[int, ...]:
         """Recency (whole days) at which some condition of the table starts or stops holding,
@@ -153,6 +187,11 @@ class SegmentTable:
                 }
             )
         )
+
+
+def _first_matching(rules: Sequence[SegmentRule], recency_days: int | None) -> str:
+    """The first of ``rules`` (whose other conditions hold) whose recency conditions hold."""
+    return next(rule.name for rule in rules if rule.matches_recency(recency_days))
 
 
 DEFAULT_SEGMENT_DEFINITIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

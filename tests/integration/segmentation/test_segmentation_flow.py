@@ -37,6 +37,13 @@ async def segment_of(client: httpx.AsyncClient, customer_id: str, expected: str)
     return response.json()  # type: ignore[no-any-return]
 
 
+async def orders_counted(client: httpx.AsyncClient, customer_id: str, frequency: int) -> None:
+    await eventually(
+        lambda: client.get(f"/v1/customers/{customer_id}/segment"),
+        lambda r: r.status_code == 200 and r.json()["frequency"] == frequency,
+    )
+
+
 async def segment_changes(bootstrap: str, customer_id: str, expect: int) -> list[Any]:
     records = await read_topic(bootstrap, "segment.changed", expect=expect)
     events = [json.loads(record.value) for record in records]
@@ -47,13 +54,12 @@ async def test_orders_and_a_refund_move_a_customer_through_segments(broker, serv
     customer = new_id("c")
     order_ids = [new_id("o") for _ in range(4)]
     async with service("segmentation", clock=FixedClock(T0)) as segmentation:
-        await publish(
-            broker.bootstrap,
-            *[
-                order_placed(customer, "150.00", T0 - (days + 1) * DAY, order_id)
-                for days, order_id in zip((24, 14, 4, 0), order_ids, strict=True)
-            ],
-        )
+        # One order at a time: a run of a customer's orders is decided once, at its end.
+        for count, (days, order_id) in enumerate(zip((24, 14, 4, 0), order_ids, strict=True)):
+            await publish(
+                broker.bootstrap, order_placed(customer, "150.00", T0 - (days + 1) * DAY, order_id)
+            )
+            await orders_counted(segmentation.client, customer, count + 1)
         loyal = await segment_of(segmentation.client, customer, "loyal")
         assert loyal == {
             "customer_id": customer,

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from services.segmentation.rules.facts import CustomerFacts, OrderFact
+from services.segmentation.rules.facts import OrderFact
+from services.segmentation.rules.figures import CustomerFigures, figures_of
 from services.segmentation.rules.rfm import SegmentationPolicy, evaluate
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -30,13 +31,15 @@ def facts(
     order_facts: Iterable[OrderFact] = (),
     tags: Iterable[str] = (),
     complaint_ages: Iterable[float] = (),
-) -> CustomerFacts:
-    return CustomerFacts(
-        orders=tuple(order_facts),
-        tags=frozenset(tags),
-        complaints_opened_at=tuple(days_ago(age) for age in complaint_ages),
+) -> CustomerFigures:
+    """The figures of a customer known by these orders, tags and complaints."""
+    return figures_of(
+        order_facts,
+        complaints=[days_ago(age) for age in complaint_ages],
+        tags=tags,
+        timezone=POLICY.churn.timezone,
     )
 
 
-def segment_of(customer: CustomerFacts, now: datetime = NOW) -> str:
+def segment_of(customer: CustomerFigures, now: datetime = NOW) -> str:
     return evaluate(customer, now, POLICY).segment

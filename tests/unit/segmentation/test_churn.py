@@ -13,10 +13,16 @@ from services.segmentation.rules.churn import (
     monthly_spend,
 )
 from services.segmentation.rules.facts import OrderFact
+from services.segmentation.rules.figures import figures_of
 
 POLICY = ChurnPolicy()
 TZ = POLICY.timezone
 HIGH = Decimal("1000")
+
+
+def months(orders: list[OrderFact]) -> tuple[tuple[date, int], ...]:
+    """The monthly figures the churn rule reads, of these orders."""
+    return figures_of(orders, timezone=TZ).monthly_net
 
 
 def spent(year: int, month: int, amount: str, refunded: str = "0") -> OrderFact:
@@ -39,7 +45,9 @@ def risk(
     monetary: Decimal = HIGH,
     alerted_peak: date | None = None,
 ) -> FallingStreak | None:
-    return churn_risk(orders, monetary=monetary, now=now, alerted_peak=alerted_peak, policy=POLICY)
+    return churn_risk(
+        months(orders), monetary=monetary, now=now, alerted_peak=alerted_peak, policy=POLICY
+    )
 
 
 def test_three_falling_months_raise_churn_risk() -> None:
@@ -93,7 +101,7 @@ def test_a_flat_month_breaks_the_streak() -> None:
         spent(2026, 4, "100"),
     ]
 
-    assert falling_streak(flat, IN_MAY, TZ).falls == 1
+    assert falling_streak(months(flat), IN_MAY, TZ).falls == 1
 
 
 def test_spend_is_net_of_refunds_in_the_month_of_the_order() -> None:
@@ -115,4 +123,4 @@ def test_months_are_business_months() -> None:
     # 20:00 UTC on 31 March is already 1 April in Shanghai.
     late_march = OrderFact(datetime(2026, 3, 31, 20, tzinfo=UTC), Decimal("10"))
 
-    assert monthly_spend([late_march], IN_MAY, TZ) == [(date(2026, 4, 1), Decimal("10"))]
+    assert monthly_spend(months([late_march]), IN_MAY, TZ) == [(date(2026, 4, 1), Decimal("10"))]

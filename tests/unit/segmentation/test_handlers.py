@@ -55,7 +55,7 @@ async def member_of(svc: ServiceHarness, customer_id: str) -> SegmentMember | No
 
 async def sweep(svc: ServiceHarness, batch_size: int = 100) -> int:
     async with svc.transaction() as tx:
-        return await sweep_due_customers(tx, svc.context, batch_size=batch_size)
+        return (await sweep_due_customers(tx, svc.context, batch_size=batch_size)).looked_at
 
 
 async def segment_changes(svc: ServiceHarness, customer_id: str) -> list[tuple[Any, Any]]:
