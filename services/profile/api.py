@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.profile import commands, queries
+from services.profile import queries
+from services.profile.commands import erasure
 from services.profile.context import ProfileDep
-from services.profile.queries import Customer360, ListedCustomer
+from services.profile.queries import ListedCustomer
+from services.profile.rules.customer import silenced
 from services.profile.rules.tags import rule_to_data
-from services.profile.schemas import (
-    ActivityPublic,
-    CustomerPage,
-    CustomerPublic,
-    CustomerSummary,
-    SilencePublic,
-    TagPublic,
-)
+from services.profile.schemas import CustomerPage, CustomerPublic, CustomerSummary, TagPublic
 from shared.app import RuntimeDep
 from shared.auth import scope_dependencies
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.pagination import CursorQuery, LimitQuery
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -30,12 +26,10 @@ TagFilter = Annotated[str | None, Query(max_length=64, description="a tag of GET
 
 
 @router.get("/customers/{customer_id}", dependencies=[READ])
-async def get_customer(
-    customer_id: str, runtime: RuntimeDep, profile: ProfileDep
-) -> CustomerPublic:
-    async with runtime.transaction() as tx:
-        view = await queries.customer_360(tx, profile.tagging, customer_id)
-    return _public(view)
+async def get_customer(customer_id: str, runtime: RuntimeDep) -> CustomerPublic:
+    async with runtime.read() as session:
+        document = await queries.customer_360(session, customer_id)
+    return _public(customer_id, document, runtime.clock.now())
 
 
 @router.get("/customers", dependencies=[READ])
@@ -49,8 +43,8 @@ async def list_customers(
     if tag is not None and tag not in profile.catalogue.names:
         message = f"unknown tag {tag!r}; GET /v1/tags lists the catalogue"
         raise InvalidInput("query.tag", message, location="query")
-    async with runtime.transaction() as tx:
-        listing = await queries.customers_page(tx, tag=tag, after=cursor, limit=limit)
+    async with runtime.read() as session:
+        listing = await queries.customers_page(session, tag=tag, after=cursor, limit=limit)
     return CustomerPage(
         tag=tag,
         items=[_summary(listed, tag) for listed in listing.customers],
@@ -61,8 +55,8 @@ async def list_customers(
 @router.get("/tags", dependencies=[READ], tags=["tags"])
 async def list_tags(runtime: RuntimeDep, profile: ProfileDep) -> list[TagPublic]:
     catalogue = profile.catalogue
-    async with runtime.transaction() as tx:
-        sizes = await queries.tag_sizes(tx, catalogue)
+    async with runtime.read() as session:
+        sizes = await queries.tag_sizes(session, catalogue)
     return [
         TagPublic(
             name=size.tag.name,
@@ -84,38 +78,19 @@ async def erase_customer(
     customer_id: str, runtime: RuntimeDep, profile: ProfileDep
 ) -> CustomerPublic:
     async with runtime.transaction() as tx:
-        await commands.erase_customer(tx, customer_id)
-        view = await queries.customer_360(tx, profile.tagging, customer_id)
-    return _public(view)
+        await erasure.erase_customer(tx, profile, customer_id)
+        document = await queries.customer_360(tx.session, customer_id)
+    return _public(customer_id, document, tx.now)
 
 
-def _public(view: Customer360) -> CustomerPublic:
-    customer = view.profile
-    return CustomerPublic(
-        customer_id=customer.customer_id,
-        name=customer.name,
-        email=customer.email,
-        phone=customer.phone,
-        birthday=customer.birthday,
-        referrer_id=customer.referrer_id,
-        consents=dict(customer.consents),
-        registered_at=customer.registered_at,
-        updated_at=customer.updated_at,
-        open_tickets=customer.open_tickets,
-        erased=customer.erased,
-        erased_at=customer.erased_at,
-        tags=sorted(view.tags),
-        tags_as_of=customer.tags_as_of,
-        tier=customer.tier,
-        tier_since=customer.tier_since,
-        segment=customer.segment,
-        segment_since=customer.segment_since,
-        silence=SilencePublic(
-            silenced=view.silenced,
-            until=customer.silenced_until,
-            reason=customer.silence_reason,
-        ),
-        activity=ActivityPublic(**vars(view.activity)),
+def _public(customer_id: str, document: dict[str, Any] | None, now: datetime) -> CustomerPublic:
+    """The stored 360, with whether the silence is still on as of ``now``."""
+    if document is None:
+        raise NotFound("customer", customer_id)
+    until = document["silence"]["until"]
+    on = until is not None and silenced(datetime.fromisoformat(until), now)
+    return CustomerPublic.model_validate(
+        {**document, "silence": {**document["silence"], "silenced": on}}
     )
 
 

@@ -1,21 +1,19 @@
-"""Profile's event handlers: lock the customer, apply the event, record the fact, re-tag.
+"""Profile's event handlers: every event type is handled a run at a time.
 
-Every fact is stamped with the event's ``time``, its business time. The handlers of a run keep
-the rows they read in hand (``repository/in_hand.py``), so the consumer's transactions do not
-autoflush: the commit writes a run's changes together.
+Each handler turns its events into changes of a ``Run`` (``commands/profiling.py``): the
+run's customers are read at once, changed in event order, evaluated once each and written
+back in sets. Every fact is stamped with the event's ``time``, its business time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from functools import partial
 
+from services.profile.commands.profiling import Run
 from services.profile.context import ProfileContext
-from services.profile.repository import customers, facts, tags
 from services.profile.rules import customer as c
 from services.profile.rules import facts as f
-from services.profile.rules.customer import CustomerProfile
-from services.profile.rules.facts import FactUpdate
 from shared.events.catalogue import (
     ComplaintOpened,
     CustomerErased,
@@ -36,157 +34,160 @@ from shared.events.envelope import TypedEvent
 from shared.subscriptions import Subscriptions
 from shared.transaction import Transaction
 
-subscriptions = Subscriptions[ProfileContext](
-    "profile", publishes=(ProfileTagged, CustomerErased), autoflush=False
-)
+subscriptions = Subscriptions[ProfileContext]("profile", publishes=(ProfileTagged, CustomerErased))
 
 
-async def profile_customer(
-    tx: Transaction,
-    ctx: ProfileContext,
-    profile: CustomerProfile,
-    at: datetime,
-    update: FactUpdate | None = None,
+@subscriptions.on_batch(CustomerRegistered)
+async def on_customers_registered(
+    events: Sequence[TypedEvent[CustomerRegistered]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    """Save the (locked) profile after applying ``update`` to the customer's facts and
-    re-evaluating their tags as of ``at``; a change of tags is announced with profile.tagged.
-    An erased customer is no longer profiled: no facts are recorded and no tag is set."""
-    if not profile.erased:
-        now = c.evaluation_moment(profile, at)
-        known = await facts.load_facts(tx, profile.customer_id)
-        if update is not None:
-            known = update(known, now=now)
-            await facts.save_facts(tx, profile.customer_id, known, now)
-        current = await tags.tag_names(tx, profile.customer_id)
-        profile, change = ctx.tagging.retag(profile, known, current, now)
-        if change is not None:
-            await tags.apply_tag_change(tx, profile.customer_id, change, now)
-            await tx.outbox.publish(ctx.tagging.announcement(profile.customer_id, change), time=now)
-    customers.save_profile(tx, profile)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        registered = partial(c.registered, data=event.data, at=event.time)
+        run.change_profile(event.data.customer_id, event.time, registered)
+    await run.save(tx)
 
 
-@subscriptions.on(CustomerRegistered)
-async def on_customer_registered(
-    event: TypedEvent[CustomerRegistered], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(CustomerUpdated)
+async def on_customers_updated(
+    events: Sequence[TypedEvent[CustomerUpdated]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    await profile_customer(tx, ctx, c.registered(profile, event.data, event.time), event.time)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        updated = partial(c.updated, data=event.data, at=event.time)
+        run.change_profile(event.data.customer_id, event.time, updated)
+    await run.save(tx)
 
 
-@subscriptions.on(CustomerUpdated)
-async def on_customer_updated(
-    event: TypedEvent[CustomerUpdated], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(ProductViewed)
+async def on_products_viewed(
+    events: Sequence[TypedEvent[ProductViewed]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    await profile_customer(tx, ctx, c.updated(profile, event.data, event.time), event.time)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        view = partial(f.with_view, category=event.data.category, at=event.time)
+        run.record(event.data.customer_id, event.time, view)
+    await run.save(tx)
 
 
-@subscriptions.on(OrderPlaced)
-async def on_order_placed(
-    event: TypedEvent[OrderPlaced], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(OrderPlaced)
+async def on_orders_placed(
+    events: Sequence[TypedEvent[OrderPlaced]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    items = [(item.category, item.quantity, item.unit_price) for item in data.items]
-    order = f.order_fact(data.order_id, event.time, data.amount, items, data.channel)
-    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
-    await profile_customer(tx, ctx, profile, event.time, partial(f.with_order, order=order))
+    run = await Run.load(tx, ctx, events, order_ids=(e.data.order_id for e in events))
+    for event in events:
+        data = event.data
+        items = [(item.category, item.quantity, item.unit_price) for item in data.items]
+        order = f.order_fact(data.order_id, event.time, data.amount, items, data.channel)
+        run.record(data.customer_id, event.time, partial(f.with_order, order=order))
+    await run.save(tx)
 
 
-@subscriptions.on(OrderRefunded)
-async def on_order_refunded(
-    event: TypedEvent[OrderRefunded], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(OrderRefunded)
+async def on_orders_refunded(
+    events: Sequence[TypedEvent[OrderRefunded]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    refund = f.RefundFact(data.order_id, event.time, data.amount, data.reason)
-    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
-    await profile_customer(tx, ctx, profile, event.time, partial(f.with_refund, refund=refund))
+    run = await Run.load(tx, ctx, events, order_ids=(e.data.order_id for e in events))
+    for event in events:
+        data = event.data
+        refund = f.RefundFact(data.order_id, event.time, data.amount, data.reason)
+        run.record(data.customer_id, event.time, partial(f.with_refund, refund=refund))
+    await run.save(tx)
 
 
-@subscriptions.on(ProductViewed)
-async def on_product_viewed(
-    event: TypedEvent[ProductViewed], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(ReviewPosted)
+async def on_reviews_posted(
+    events: Sequence[TypedEvent[ReviewPosted]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    view = partial(f.with_view, category=event.data.category, at=event.time)
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    await profile_customer(tx, ctx, profile, event.time, view)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        review = f.ReviewFact(event.time, event.data.rating)
+        run.record(event.data.customer_id, event.time, partial(f.with_review, review=review))
+    await run.save(tx)
 
 
-@subscriptions.on(ReviewPosted)
-async def on_review_posted(
-    event: TypedEvent[ReviewPosted], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(TicketOpened)
+async def on_tickets_opened(
+    events: Sequence[TypedEvent[TicketOpened]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    review = f.ReviewFact(event.time, event.data.rating)
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    await profile_customer(tx, ctx, profile, event.time, partial(f.with_review, review=review))
+    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    for event in events:
+        data = event.data
+        status = run.ticket(data.ticket_id)
+        opened_status, opened = c.ticket_opened(status, event.time)
+        run.set_ticket(data.customer_id, data.ticket_id, opened_status)
+        run.change_profile(
+            data.customer_id, event.time, partial(c.with_open_tickets, change=opened)
+        )
+        if c.first_opening(status):
+            ticket = f.TicketFact(data.ticket_id, event.time, data.kind, data.category)
+            run.record(data.customer_id, event.time, partial(f.with_ticket, ticket=ticket))
+    await run.save(tx)
 
 
-@subscriptions.on(TicketOpened)
-async def on_ticket_opened(
-    event: TypedEvent[TicketOpened], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(TicketResolved)
+async def on_tickets_resolved(
+    events: Sequence[TypedEvent[TicketResolved]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    ticket = f.TicketFact(data.ticket_id, event.time, data.kind, data.category)
-    profile = await customers.profile_for_event(
-        tx, data.customer_id, event.time, ticket_id=data.ticket_id
-    )
-    status = await customers.ticket_status(tx, data.ticket_id)
-    status, opened = c.ticket_opened(status, event.time)
-    customers.save_ticket_status(tx, data.customer_id, data.ticket_id, status)
-    profile = c.with_open_tickets(profile, opened)
-    await profile_customer(tx, ctx, profile, event.time, partial(f.with_ticket, ticket=ticket))
+    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    for event in events:
+        data = event.data
+        status = run.ticket(data.ticket_id)
+        resolved_status, closed = c.ticket_resolved(status, event.time)
+        run.set_ticket(data.customer_id, data.ticket_id, resolved_status)
+        run.change_profile(
+            data.customer_id, event.time, partial(c.with_open_tickets, change=closed)
+        )
+        if c.first_resolution(status):
+            resolution = f.ResolutionFact(data.ticket_id, event.time, data.csat)
+            update = partial(f.with_resolution, resolution=resolution)
+            run.record(data.customer_id, event.time, update)
+    await run.save(tx)
 
 
-@subscriptions.on(TicketResolved)
-async def on_ticket_resolved(
-    event: TypedEvent[TicketResolved], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(ComplaintOpened)
+async def on_complaints_opened(
+    events: Sequence[TypedEvent[ComplaintOpened]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    resolution = f.ResolutionFact(data.ticket_id, event.time, data.csat)
-    profile = await customers.profile_for_event(
-        tx, data.customer_id, event.time, ticket_id=data.ticket_id
-    )
-    status = await customers.ticket_status(tx, data.ticket_id)
-    status, closed = c.ticket_resolved(status, event.time)
-    customers.save_ticket_status(tx, data.customer_id, data.ticket_id, status)
-    profile = c.with_open_tickets(profile, closed)
-    update = partial(f.with_resolution, resolution=resolution)
-    await profile_customer(tx, ctx, profile, event.time, update)
+    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    for event in events:
+        data = event.data
+        status, counts = c.complaint_opened(run.ticket(data.ticket_id), event.time)
+        run.set_ticket(data.customer_id, data.ticket_id, status)
+        complaint = f.ComplaintFact(data.ticket_id, event.time, data.category)
+        update = partial(f.with_complaint, complaint=complaint) if counts else None
+        run.record(data.customer_id, event.time, update)
+    await run.save(tx)
 
 
-@subscriptions.on(ComplaintOpened)
-async def on_complaint_opened(
-    event: TypedEvent[ComplaintOpened], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(TierChanged)
+async def on_tiers_changed(
+    events: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    data = event.data
-    complaint = f.ComplaintFact(data.ticket_id, event.time, data.category)
-    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
-    update = partial(f.with_complaint, complaint=complaint)
-    await profile_customer(tx, ctx, profile, event.time, update)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        tier = partial(c.with_tier, tier=event.data.new_tier, at=event.time)
+        run.change_profile(event.data.customer_id, event.time, tier)
+    await run.save(tx)
 
 
-@subscriptions.on(TierChanged)
-async def on_tier_changed(
-    event: TypedEvent[TierChanged], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(SegmentChanged)
+async def on_segments_changed(
+    events: Sequence[TypedEvent[SegmentChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    profile = c.with_tier(profile, event.data.new_tier, event.time)
-    await profile_customer(tx, ctx, profile, event.time)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        segment = partial(c.with_segment, segment=event.data.new_segment, at=event.time)
+        run.change_profile(event.data.customer_id, event.time, segment)
+    await run.save(tx)
 
 
-@subscriptions.on(SegmentChanged)
-async def on_segment_changed(
-    event: TypedEvent[SegmentChanged], tx: Transaction, ctx: ProfileContext
+@subscriptions.on_batch(SilenceStarted)
+async def on_silences_started(
+    events: Sequence[TypedEvent[SilenceStarted]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    profile = await customers.profile_for_event(tx, event.data.customer_id, event.time)
-    profile = c.with_segment(profile, event.data.new_segment, event.time)
-    await profile_customer(tx, ctx, profile, event.time)
-
-
-@subscriptions.on(SilenceStarted)
-async def on_silence_started(
-    event: TypedEvent[SilenceStarted], tx: Transaction, ctx: ProfileContext
-) -> None:
-    data = event.data
-    profile = await customers.profile_for_event(tx, data.customer_id, event.time)
-    profile = c.with_silence(profile, data.until, data.reason)
-    await profile_customer(tx, ctx, profile, event.time)
+    run = await Run.load(tx, ctx, events)
+    for event in events:
+        silence = partial(c.with_silence, until=event.data.until, reason=event.data.reason)
+        run.change_profile(event.data.customer_id, event.time, silence)
+    await run.save(tx)

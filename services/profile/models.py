@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime, new_metadata
@@ -41,18 +41,15 @@ class Customer(Base):
     # Tags were last evaluated as of tags_as_of; time alone may change them at tags_review_at.
     tags_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime())
     tags_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
-
-
-class CustomerFeatures(Base):
-    """A customer's compact event facts (services/profile/facts.py), as one JSON document."""
-
-    __tablename__ = "customer_features"
-
-    customer_id: Mapped[str] = mapped_column(
-        String(128), ForeignKey("customers.customer_id", ondelete="CASCADE"), primary_key=True
-    )
-    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The fingerprint of the tag catalogue the tags were evaluated with.
+    tags_catalogue: Mapped[str | None] = mapped_column(String(32))
+    # The customer's facts as figures per day (repository/facts.py); None: no facts yet.
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The tag names the customer has now (customer_tags holds them with their since, by tag).
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    # The read model of GET /v1/customers/{id}, rewritten with every change of the customer
+    # (repository/documents.py); None only for a customer not written since migration 0003.
+    customer_360: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CustomerTag(Base):
@@ -81,3 +78,20 @@ class TicketState(Base):
     )
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When a complaint about the ticket was counted (a complaint counts once per ticket).
+    complained_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CustomerOrder(Base):
+    """An order known by its id: the same order announced twice counts once, and a refund
+    marks its order refunded in the day the order was placed (refund_rate). A refund that
+    arrives before its order leaves a row without ``placed_at``."""
+
+    __tablename__ = "customer_orders"
+
+    order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("customers.customer_id", ondelete="CASCADE"), index=True
+    )
+    placed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    refunded: Mapped[bool] = mapped_column(Boolean, default=False)

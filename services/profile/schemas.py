@@ -18,10 +18,18 @@ class SilencePublic(BaseModel):
 
 
 class ActivityPublic(BaseModel):
-    as_of: datetime = Field(description="the business moment the values below are computed for")
+    as_of: datetime = Field(
+        description="the business moment the values below hold at: the customer's last "
+        "evaluation (the 360 is kept up to date by the handlers and the tag sweep)"
+    )
     lifetime_orders: int
     lifetime_spend: Decimal = Field(description="yuan")
     last_order_at: datetime | None
+    last_seen_at: datetime | None = Field(
+        default=None,
+        description="the latest business time of a view, order, refund, review, "
+        "ticket or complaint",
+    )
     orders_365d: int
     spend_365d: Decimal = Field(description="yuan")
     avg_order_value_365d: Decimal | None = Field(description="yuan; null without orders")

@@ -31,7 +31,7 @@ class ProfileSettings(ServiceSettings):
         default=30.0, gt=0, description="How often tags that time alone changes are re-evaluated."
     )
     tag_sweep_batch_size: int = Field(
-        default=200, ge=1, description="Customers the sweep re-evaluates per transaction."
+        default=1000, ge=1, description="Customers the sweep re-evaluates per transaction."
     )
 
     @field_validator("business_timezone")

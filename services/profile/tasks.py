@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.profile.commands.profiling import reassess_and_save
 from services.profile.context import ProfileContext
-from services.profile.handlers import profile_customer
 from services.profile.repository import customers
 from shared.app import PeriodicTask, TransactionOpener
 from shared.transaction import Transaction
@@ -13,17 +13,16 @@ from shared.transaction import Transaction
 
 async def sweep_due_customers(tx: Transaction, ctx: ProfileContext, batch_size: int) -> int:
     """Re-evaluate up to ``batch_size`` customers whose review time has come by ``tx.now``,
-    most overdue first; returns how many were due. Each evaluation sets the next review time,
-    so a customer comes back exactly when a window boundary, a silence end or a new month could
-    change a tag."""
-    due = await customers.due_for_review(tx, tx.now, batch_size)
-    for profile in await customers.lock_profiles(tx, due):
-        await profile_customer(tx, ctx, profile, tx.now)
+    most overdue first, as a set: read in one statement, written in one per table; returns
+    how many were due. Each evaluation sets the next review time, so a customer comes back
+    exactly when a window boundary, a silence end or a new month could change a tag."""
+    due = await customers.lock_due_for_review(tx, tx.now, batch_size)
+    await reassess_and_save(tx, ctx, [(state, state, tx.now) for state in due])
     return len(due)
 
 
 def tag_sweep(ctx: ProfileContext, *, interval_s: float, batch_size: int) -> PeriodicTask:
-    """One transaction per ``batch_size`` customers, until none is due."""
+    """One transaction per ``batch_size`` customers, back to back until none is due."""
 
     async def run(begin: TransactionOpener, now: datetime) -> None:
         while True:

@@ -1,171 +1,122 @@
-"""Customers and their tickets: rows <-> ``CustomerProfile`` and ``TicketStatus``.
+"""Customers: rows <-> ``CustomerState``, read for a whole run (or a sweep's chunk) in one
+statement and written back in one statement per kind of write, with their 360 document.
 
-Handlers lock a customer with one statement that also brings their facts, their tag names and,
-for a ticket event, the ticket; what it read is kept in the transaction's ``RowsInHand``.
+Rows are read with a lock (``FOR UPDATE``) so two transactions never apply the same
+customer's events over each other; customers first heard of are inserted (a concurrent
+insert of the same customer fails the run, which the consumer then redoes event by event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import RowMapping, Select, Table, delete, insert, select
 
-from services.profile.models import Customer, CustomerFeatures, CustomerTag, TicketState
-from services.profile.repository.in_hand import RowsInHand
-from services.profile.repository.tags import stored_tags, tag_names_of_customer
-from services.profile.rules.customer import CustomerProfile, TicketStatus, first_heard_of
+from services.profile.models import Customer, CustomerOrder
+from services.profile.repository import tags
+from services.profile.repository.documents import customer_360
+from services.profile.repository.facts import StoredDays, facts_from_json, facts_to_json
+from services.profile.rules.customer import CustomerProfile
+from services.profile.rules.evaluation import CustomerState
+from services.profile.rules.summary import Activity
+from shared.bulk import update_by_key
 from shared.tables import outbox
 from shared.transaction import Transaction
 
 PROFILE_COLUMNS = tuple(f.name for f in fields(CustomerProfile))
+_customers = cast(Table, Customer.__table__)
+_STATE = select(
+    *(_customers.c[name] for name in PROFILE_COLUMNS), _customers.c.features, _customers.c.tags
+)
 
 
-def profile_of(row: Customer) -> CustomerProfile:
-    values: dict[str, Any] = {name: getattr(row, name) for name in PROFILE_COLUMNS}
-    values["consents"] = dict(row.consents or {})
-    values["open_tickets"] = row.open_tickets or 0
-    return CustomerProfile(**values)
+def _state_of(row: RowMapping, stored: StoredDays) -> CustomerState:
+    values = {name: row[name] for name in PROFILE_COLUMNS}
+    values["consents"] = dict(row["consents"] or {})
+    values["open_tickets"] = row["open_tickets"] or 0
+    facts = facts_from_json(row["features"], stored)
+    return CustomerState(CustomerProfile(**values), facts, frozenset(row["tags"] or ()))
 
 
-def save_profile(tx: Transaction, profile: CustomerProfile) -> None:
-    """Write what changed of a profile this transaction locked or created."""
-    row = tx.held(RowsInHand).customers[profile.customer_id]
-    for name in PROFILE_COLUMNS:
-        value = getattr(profile, name)
-        if getattr(row, name) != value:
-            setattr(row, name, dict(value) if name == "consents" else value)
+async def _locked(tx: Transaction, query: Select[Any]) -> dict[str, CustomerState]:
+    rows = (await tx.session.execute(query.with_for_update())).mappings()
+    stored = tx.held(StoredDays)
+    return {row["customer_id"]: _state_of(row, stored) for row in rows}
 
 
-async def find_profile(tx: Transaction, customer_id: str) -> CustomerProfile | None:
-    """The customer as stored (or as this transaction left them), without a lock."""
-    held = tx.held(RowsInHand).customers.get(customer_id)
-    row = held or await tx.session.get(Customer, customer_id)
-    return None if row is None else profile_of(row)
+async def lock_customers(tx: Transaction, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+    """The customers found of ``customer_ids``, locked for the rest of the transaction."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    return await _locked(tx, _STATE.where(_customers.c.customer_id.in_(ids)))
 
 
-async def lock_profile(
-    tx: Transaction, customer_id: str, *, ticket_id: str | None = None
-) -> CustomerProfile | None:
-    """The customer, locked (FOR UPDATE) for the rest of the transaction and read in one
-    statement with their facts and tag names, and with the ticket ``ticket_id`` if given (by
-    id, whoever it belongs to); a customer this transaction already locked is not read again."""
-    rows = tx.held(RowsInHand)
-    if customer_id in rows.customers:
-        return profile_of(rows.customers[customer_id])
-    query = _customers_with_facts_and_tags().where(Customer.customer_id == customer_id)
-    unread_ticket = ticket_id if ticket_id not in rows.tickets else None
-    if unread_ticket is not None:
-        query = query.add_columns(TicketState).outerjoin(
-            TicketState, TicketState.ticket_id == unread_ticket
-        )
-    row = (await tx.session.execute(query)).one_or_none()
-    if row is None:
-        return None
-    customer = _keep(rows, row)
-    if unread_ticket is not None:
-        rows.tickets[unread_ticket] = row.TicketState
-    return profile_of(customer)
-
-
-async def lock_profiles(tx: Transaction, customer_ids: Sequence[str]) -> list[CustomerProfile]:
-    """The customers found of ``customer_ids``, in that order, locked and read in one statement
-    with their facts and tag names (those this transaction holds already are not read again)."""
-    rows = tx.held(RowsInHand)
-    unread = [c for c in customer_ids if c not in rows.customers]
-    if unread:
-        query = _customers_with_facts_and_tags().where(Customer.customer_id.in_(unread))
-        for row in (await tx.session.execute(query)).all():
-            _keep(rows, row)
-    return [profile_of(rows.customers[c]) for c in customer_ids if c in rows.customers]
-
-
-def _customers_with_facts_and_tags() -> Select[Customer, CustomerFeatures, str | None]:
-    return (
-        select(Customer, CustomerFeatures, tag_names_of_customer())
-        .outerjoin(CustomerFeatures, CustomerFeatures.customer_id == Customer.customer_id)
-        .with_for_update(of=Customer)
+async def lock_due_for_review(tx: Transaction, now: datetime, limit: int) -> list[CustomerState]:
+    """Up to ``limit`` customers whose tags time alone may have changed by ``now``, most
+    overdue first, locked (on PostgreSQL those another transaction holds are skipped)."""
+    query = (
+        _STATE.where(_customers.c.tags_review_at <= now, _customers.c.erased_at.is_(None))
+        .order_by(_customers.c.tags_review_at, _customers.c.customer_id)
+        .limit(limit)
     )
+    rows = (await tx.session.execute(query.with_for_update(skip_locked=True))).mappings()
+    stored = tx.held(StoredDays)
+    return [_state_of(row, stored) for row in rows]
 
 
-def _keep(rows: RowsInHand, row: Any) -> Customer:
-    """Hold a row of ``_customers_with_facts_and_tags``; the customer."""
-    customer: Customer = row[0]
-    rows.customers[customer.customer_id] = customer
-    rows.features.setdefault(customer.customer_id, row[1])
-    rows.tags.setdefault(customer.customer_id, stored_tags(row[2]))
-    return customer
+@dataclass(frozen=True)
+class CustomerWrite:
+    """A customer to write: the state before (None: first heard of in this transaction), the
+    state after and the 360's activity block as of its evaluation."""
+
+    before: CustomerState | None
+    after: CustomerState
+    activity: Activity
 
 
-async def profile_for_event(
-    tx: Transaction, customer_id: str, at: datetime, *, ticket_id: str | None = None
-) -> CustomerProfile:
-    """The customer an event is about, locked (read with the event's ticket, if it has one); a
-    customer first heard of is created."""
-    profile = await lock_profile(tx, customer_id, ticket_id=ticket_id)
-    if profile is not None:
-        return profile
-    profile = first_heard_of(customer_id, at)
-    customer = Customer(
-        customer_id=customer_id, consents={}, updated_at=at, open_tickets=profile.open_tickets
-    )
-    tx.session.add(customer)
-    rows = tx.held(RowsInHand)
-    rows.customers[customer_id] = customer
-    # A new customer has no facts and no tags yet: nothing to read.
-    rows.features[customer_id] = None
-    rows.tags[customer_id] = {}
-    return profile
+def _row(write: CustomerWrite, stored: StoredDays) -> dict[str, Any]:
+    state = write.after
+    profile = state.profile
+    row = {name: getattr(profile, name) for name in PROFILE_COLUMNS}
+    row["consents"] = dict(profile.consents)
+    row["features"] = None if profile.erased else facts_to_json(state.facts, stored)
+    row["tags"] = sorted(state.tags)
+    row["customer_360"] = customer_360(profile, state.tags, write.activity)
+    return row
 
 
-async def ticket_status(tx: Transaction, ticket_id: str) -> TicketStatus | None:
-    tickets = tx.held(RowsInHand).tickets
-    if ticket_id not in tickets:
-        tickets[ticket_id] = await tx.session.get(TicketState, ticket_id)
-    row = tickets[ticket_id]
-    return None if row is None else TicketStatus(row.opened_at, row.resolved_at)
-
-
-def save_ticket_status(
-    tx: Transaction, customer_id: str, ticket_id: str, status: TicketStatus
-) -> None:
-    """Write a ticket's status (``ticket_status`` read it before)."""
-    tickets = tx.held(RowsInHand).tickets
-    row = tickets[ticket_id]
-    if row is None:
-        row = tickets[ticket_id] = TicketState(ticket_id=ticket_id, customer_id=customer_id)
-        tx.session.add(row)
-    if row.opened_at != status.opened_at:
-        row.opened_at = status.opened_at
-    if row.resolved_at != status.resolved_at:
-        row.resolved_at = status.resolved_at
+async def save_customers(tx: Transaction, writes: Sequence[CustomerWrite]) -> None:
+    """Write the customers (one INSERT for those first heard of, one UPDATE executemany for
+    the others) and their changes of tags; a tag added holds since the evaluation moment."""
+    session, stored = tx.session, tx.held(StoredDays)
+    new = [_row(w, stored) for w in writes if w.before is None]
+    known = [_row(w, stored) for w in writes if w.before is not None]
+    if new:
+        await session.execute(insert(_customers), new)
+    await update_by_key(session, _customers, known, key=["customer_id"])
+    removed: list[tuple[str, str]] = []
+    added: list[tuple[str, str, datetime]] = []
+    for write in writes:
+        customer_id, after = write.after.profile.customer_id, write.after.tags
+        before = write.before.tags if write.before is not None else frozenset()
+        removed.extend((customer_id, tag) for tag in before - after)
+        since = write.after.profile.tags_as_of
+        if after - before:
+            assert since is not None, "tags are added by an evaluation"
+            added.extend((customer_id, tag, since) for tag in sorted(after - before))
+    await tags.write_changes(tx, removed=removed, added=added)
 
 
 async def drop_profiling(tx: Transaction, customer_id: str) -> None:
-    """Erasure: the customer's behaviour facts and tags go, and so do the customer's
-    profile.tagged events still waiting in the outbox (profiling data about someone every
-    consumer is about to be told to erase)."""
+    """Erasure: the customer's known orders go, and so do their profile.tagged events still
+    waiting in the outbox (profiling data about someone every consumer is about to be told to
+    erase); ``save_customers`` then writes the row without facts and drops the tags."""
     session = tx.session
-    # Rows this transaction added and has not written yet would escape the bulk deletes.
-    await session.flush()
-    await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer_id))
+    await session.execute(delete(CustomerOrder).where(CustomerOrder.customer_id == customer_id))
     await session.execute(
         delete(outbox).where(outbox.c.topic == "profile.tagged", outbox.c.key == customer_id)
     )
-    await session.execute(
-        delete(CustomerFeatures).where(CustomerFeatures.customer_id == customer_id)
-    )
-    tx.held(RowsInHand).forget_profiling(customer_id)
-
-
-async def due_for_review(tx: Transaction, now: datetime, limit: int) -> Sequence[str]:
-    """Customers whose tags time alone may have changed by ``now``, most overdue first."""
-    rows = await tx.session.scalars(
-        select(Customer.customer_id)
-        .where(Customer.tags_review_at <= now, Customer.erased_at.is_(None))
-        .order_by(Customer.tags_review_at, Customer.customer_id)
-        .limit(limit)
-    )
-    return rows.all()

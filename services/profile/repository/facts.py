@@ -1,39 +1,36 @@
-"""A customer's facts: ``CustomerFacts`` <-> the JSON document stored per customer.
+"""A customer's facts: ``CustomerFacts`` <-> the JSON document in ``customers.features``.
 
-Times are integer microseconds since the epoch (exact, and small); money is a decimal string.
+The document holds the figures per day of each kind of fact (``rules/days.py``), the lifetime
+counters and when the customer was last seen; orders known by id are rows of their own
+(``repository/orders.py``). Times are integer microseconds since the epoch (exact, and small);
+money is a decimal string.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from services.profile.models import CustomerFeatures
-from services.profile.repository.in_hand import RowsInHand
-from services.profile.rules.facts import (
-    ComplaintFact,
-    CustomerFacts,
-    Lifetime,
-    OrderFact,
-    RefundFact,
-    ResolutionFact,
-    ReviewFact,
-    TicketFact,
+from services.profile.rules.days import (
+    DAY_US,
+    ComplaintDay,
+    OrderDay,
+    RefundDay,
+    ResolutionDay,
+    ReviewDay,
+    TicketDay,
+    ViewDay,
+    micros,
+    moment,
 )
-from shared.transaction import Transaction
+from services.profile.rules.facts import CustomerFacts, Lifetime
 
-FORMAT_VERSION = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def moment(value: int) -> datetime:
-    return _EPOCH + value * _MICROSECOND
+FORMAT_VERSION = 2
+Day = TypeVar(
+    "Day", ViewDay, OrderDay, RefundDay, ReviewDay, TicketDay, ComplaintDay, ResolutionDay
+)
 
 
 def _optional_micros(value: datetime | None) -> int | None:
@@ -44,106 +41,123 @@ def _optional_moment(value: int | None) -> datetime | None:
     return None if value is None else moment(value)
 
 
-def facts_to_json(facts: CustomerFacts) -> dict[str, Any]:
+def _optional_money(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+class StoredDays:
+    """The stored form of each day decoded in a transaction (``tx.held(StoredDays)``): a day
+    the transaction did not change is written back as it was read, not encoded again."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[object, Any]] = {}
+
+    def remember(self, day: object, entry: Any) -> None:
+        self._entries[id(day)] = (day, entry)
+
+    def entry(self, day: object) -> Any:
+        found = self._entries.get(id(day))
+        return found[1] if found is not None and found[0] is day else None
+
+
+def facts_to_json(facts: CustomerFacts, stored: StoredDays | None = None) -> dict[str, Any]:
     lifetime = facts.lifetime
     return {
         "v": FORMAT_VERSION,
-        "views": {c: [micros(t) for t in times] for c, times in sorted(facts.views.items())},
-        "orders": [
-            {
-                "id": o.order_id,
-                "t": micros(o.at),
-                "amount": str(o.amount),
-                "list": None if o.list_value is None else str(o.list_value),
-                "qty": o.quantity,
-                "cats": {c: str(v) for c, v in o.category_values.items()},
-                "ch": o.channel,
-            }
-            for o in facts.orders
+        "views": [[d.start, d.by_category] for d in facts.views.values()],
+        "orders": [_order_day(d, stored) for d in facts.orders.values()],
+        "refunds": [[d.start, d.by_reason, str(d.amount)] for d in facts.refunds.values()],
+        "reviews": [
+            [d.start, d.reviews, d.rating_sum, d.low, d.high] for d in facts.reviews.values()
         ],
-        "refunds": [
-            {"order": r.order_id, "t": micros(r.at), "amount": str(r.amount), "reason": r.reason}
-            for r in facts.refunds
-        ],
-        "reviews": [{"t": micros(r.at), "rating": r.rating} for r in facts.reviews],
-        "tickets": [
-            {"id": t.ticket_id, "t": micros(t.at), "kind": t.kind, "cat": t.category}
-            for t in facts.tickets
-        ],
-        "complaints": [
-            {"id": c.ticket_id, "t": micros(c.at), "cat": c.category} for c in facts.complaints
-        ],
-        "resolutions": [
-            {"id": r.ticket_id, "t": micros(r.at), "csat": r.csat} for r in facts.resolutions
-        ],
+        "tickets": [[d.start, d.by_category, d.inquiries] for d in facts.tickets.values()],
+        "complaints": [[d.start, d.by_category] for d in facts.complaints.values()],
+        "resolutions": [[d.start, d.low, d.high] for d in facts.resolutions.values()],
         "lifetime": {
             "orders": lifetime.orders,
             "spend": str(lifetime.spend),
             "first_order": _optional_micros(lifetime.first_order_at),
             "last_order": _optional_micros(lifetime.last_order_at),
         },
+        "last_seen": _optional_micros(facts.last_seen_at),
     }
 
 
-def facts_from_json(data: dict[str, Any] | None) -> CustomerFacts:
-    if not data:
-        return CustomerFacts()
-    lifetime = data.get("lifetime") or {}
-    return CustomerFacts(
-        views={c: tuple(moment(t) for t in times) for c, times in data["views"].items()},
-        orders=tuple(
-            OrderFact(
-                order_id=o["id"],
-                at=moment(o["t"]),
-                amount=Decimal(o["amount"]),
-                list_value=None if o["list"] is None else Decimal(o["list"]),
-                quantity=o["qty"],
-                category_values={c: Decimal(v) for c, v in o["cats"].items()},
-                channel=o["ch"],
-            )
-            for o in data["orders"]
-        ),
-        refunds=tuple(
-            RefundFact(r["order"], moment(r["t"]), Decimal(r["amount"]), r["reason"])
-            for r in data["refunds"]
-        ),
-        reviews=tuple(ReviewFact(moment(r["t"]), r["rating"]) for r in data["reviews"]),
-        tickets=tuple(
-            TicketFact(t["id"], moment(t["t"]), t["kind"], t["cat"]) for t in data["tickets"]
-        ),
-        complaints=tuple(
-            ComplaintFact(c["id"], moment(c["t"]), c["cat"]) for c in data["complaints"]
-        ),
-        resolutions=tuple(
-            ResolutionFact(r["id"], moment(r["t"]), r["csat"]) for r in data["resolutions"]
-        ),
-        lifetime=Lifetime(
-            orders=lifetime.get("orders", 0),
-            spend=Decimal(lifetime.get("spend", "0.00")),
-            first_order_at=_optional_moment(lifetime.get("first_order")),
-            last_order_at=_optional_moment(lifetime.get("last_order")),
-        ),
+def _order_day(day: OrderDay, stored: StoredDays | None) -> dict[str, Any]:
+    entry = None if stored is None else stored.entry(day)
+    if entry is not None:
+        return entry  # type: ignore[no-any-return]
+    return {
+        "t": day.start,
+        "n": day.orders,
+        "amount": str(day.amount),
+        "max": None if day.max_amount is None else str(day.max_amount),
+        "items": day.max_items,
+        "sets": [[list(categories), n] for categories, n in day.by_categories.items()],
+        "cats": {c: str(v) for c, v in day.category_values.items()},
+        "ch": day.channels,
+        "priced": day.priced,
+        "discounted": day.discounted,
+        "list": str(day.list_value),
+        "discount": str(day.discount),
+        "refunded": day.refunded,
+    }
+
+
+def _order_day_from(o: Mapping[str, Any]) -> OrderDay:
+    return OrderDay(
+        start=o["t"],
+        orders=o["n"],
+        amount=Decimal(o["amount"]),
+        max_amount=_optional_money(o["max"]),
+        max_items=o["items"],
+        by_categories={tuple(categories): n for categories, n in o["sets"]},
+        category_values={c: Decimal(v) for c, v in o["cats"].items()},
+        channels=o["ch"],
+        priced=o["priced"],
+        discounted=o["discounted"],
+        list_value=Decimal(o["list"]),
+        discount=Decimal(o["discount"]),
+        refunded=o["refunded"],
     )
 
 
-async def _features_row(tx: Transaction, customer_id: str) -> CustomerFeatures | None:
-    features = tx.held(RowsInHand).features
-    if customer_id not in features:
-        features[customer_id] = await tx.session.get(CustomerFeatures, customer_id)
-    return features[customer_id]
+def _days(entries: list[Any], build: Callable[[Any], Day]) -> dict[int, Day]:
+    """Days by their key (``day_of``), from entries whose first item is ``first``."""
+    return {
+        (entry[0] if isinstance(entry, list) else entry["t"]) // DAY_US: build(entry)
+        for entry in entries
+    }
 
 
-async def load_facts(tx: Transaction, customer_id: str) -> CustomerFacts:
-    row = await _features_row(tx, customer_id)
-    return facts_from_json(row.facts if row is not None else None)
+def facts_from_json(
+    data: Mapping[str, Any] | None, stored: StoredDays | None = None
+) -> CustomerFacts:
+    """The facts of a stored document (None: none yet); ``stored`` remembers the stored form
+    of the days that cost most to encode (orders)."""
+    if not data:
+        return CustomerFacts()
+    lifetime = data["lifetime"]
 
+    def order_day(entry: Mapping[str, Any]) -> OrderDay:
+        day = _order_day_from(entry)
+        if stored is not None:
+            stored.remember(day, entry)
+        return day
 
-async def save_facts(tx: Transaction, customer_id: str, facts: CustomerFacts, at: datetime) -> None:
-    row = await _features_row(tx, customer_id)
-    if row is None:
-        row = CustomerFeatures(customer_id=customer_id, facts=facts_to_json(facts), updated_at=at)
-        tx.session.add(row)
-        tx.held(RowsInHand).features[customer_id] = row
-        return
-    row.facts = facts_to_json(facts)
-    row.updated_at = at
+    return CustomerFacts(
+        views=_days(data["views"], lambda v: ViewDay(v[0], v[1])),
+        orders=_days(data["orders"], order_day),
+        refunds=_days(data["refunds"], lambda r: RefundDay(r[0], r[1], Decimal(r[2]))),
+        reviews=_days(data["reviews"], lambda r: ReviewDay(*r)),
+        tickets=_days(data["tickets"], lambda t: TicketDay(*t)),
+        complaints=_days(data["complaints"], lambda c: ComplaintDay(*c)),
+        resolutions=_days(data["resolutions"], lambda r: ResolutionDay(*r)),
+        lifetime=Lifetime(
+            orders=lifetime["orders"],
+            spend=Decimal(lifetime["spend"]),
+            first_order_at=_optional_moment(lifetime["first_order"]),
+            last_order_at=_optional_moment(lifetime["last_order"]),
+        ),
+        last_seen_at=_optional_moment(data["last_seen"]),
+    )

@@ -39,9 +39,11 @@ class CustomerProfile:
     segment_since: datetime | None = None
     silenced_until: datetime | None = None
     silence_reason: str | None = None
-    # Tags were last evaluated as of tags_as_of; time alone may change them at tags_review_at.
+    # Tags were last evaluated as of tags_as_of, with the catalogue tags_catalogue (its
+    # fingerprint); time alone may change them at tags_review_at.
     tags_as_of: datetime | None = None
     tags_review_at: datetime | None = None
+    tags_catalogue: str | None = None
 
     @property
     def erased(self) -> bool:
@@ -101,16 +103,19 @@ def with_silence(profile: CustomerProfile, until: datetime, reason: str) -> Cust
     return replace(profile, silenced_until=until, silence_reason=reason)
 
 
-def silenced(profile: CustomerProfile, now: datetime) -> bool:
-    return profile.silenced_until is not None and profile.silenced_until > now
+def silenced(until: datetime, now: datetime) -> bool:
+    """A silence lasting ``until`` is on at ``now``."""
+    return until > now
 
 
 @dataclass(frozen=True)
 class TicketStatus:
-    """Whether a ticket is open, so the open-ticket count survives events out of order."""
+    """Whether a ticket is open, so the open-ticket count survives events out of order; and
+    whether its complaint was counted, so a complaint counts once per ticket."""
 
     opened_at: datetime | None = None
     resolved_at: datetime | None = None
+    complained_at: datetime | None = None
 
 
 def ticket_opened(status: TicketStatus | None, at: datetime) -> tuple[TicketStatus, int]:
@@ -118,10 +123,15 @@ def ticket_opened(status: TicketStatus | None, at: datetime) -> tuple[TicketStat
     a ticket opened twice counts once."""
     if status is None:
         return TicketStatus(opened_at=at), 1
-    if status.opened_at is None:
-        # Resolved before its opening arrived: it was never open here.
-        return replace(status, opened_at=at), 0
-    return status, 0
+    if status.opened_at is not None:
+        return status, 0
+    # Resolved before its opening arrived: it was never open here.
+    return replace(status, opened_at=at), 0 if status.resolved_at is not None else 1
+
+
+def first_opening(status: TicketStatus | None) -> bool:
+    """Whether a ticket.opened is the ticket's first: only that one counts as a ticket."""
+    return status is None or status.opened_at is None
 
 
 def ticket_resolved(status: TicketStatus | None, at: datetime) -> tuple[TicketStatus, int]:
@@ -132,6 +142,19 @@ def ticket_resolved(status: TicketStatus | None, at: datetime) -> tuple[TicketSt
     if status.resolved_at is not None:
         return status, 0
     return replace(status, resolved_at=at), -1 if status.opened_at is not None else 0
+
+
+def first_resolution(status: TicketStatus | None) -> bool:
+    """Whether a ticket.resolved is the ticket's first: only that one counts as a resolution."""
+    return status is None or status.resolved_at is None
+
+
+def complaint_opened(status: TicketStatus | None, at: datetime) -> tuple[TicketStatus, bool]:
+    """The ticket after a complaint about it, and whether the complaint counts (once per
+    ticket)."""
+    if status is not None and status.complained_at is not None:
+        return status, False
+    return replace(status or TicketStatus(), complained_at=at), True
 
 
 def with_open_tickets(profile: CustomerProfile, change: int) -> CustomerProfile:

@@ -1,23 +1,36 @@
 """How each feature is computed from a customer's facts at ``inputs.now``. Pure.
 
 Every function takes (inputs, window, argument); ``window`` is None for lifetime features.
+Windowed features read the window's total of their kind of day figures (``rules/days.py``),
+added up once per evaluation (``ProfileInputs.total``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from services.profile.rules.facts import ZERO, CustomerFacts, OrderFact
+from services.profile.rules.days import (
+    ComplaintDay,
+    DayFigures,
+    OrderDay,
+    RefundDay,
+    ResolutionDay,
+    ReviewDay,
+    TicketDay,
+    ViewDay,
+    micros,
+)
+from services.profile.rules.facts import ZERO, CustomerFacts
 
-# An order is "discounted" when it was paid at least this share below its items' list value.
-DISCOUNT_MIN_SHARE = Decimal("0.05")
 CENT = Decimal("0.01")
 Window = timedelta | None
+D = TypeVar("D", bound=DayFigures)
 
 
 @dataclass(frozen=True)
@@ -34,72 +47,171 @@ class ProfileInputs:
     silenced_until: datetime | None = None
     open_tickets: int = 0
     consents: Mapping[str, bool] = field(default_factory=dict)
+    # The category groups a category is in (memoised by ``Tagging``); by default worked out.
+    groups_of: Callable[[str], frozenset[str]] | None = field(
+        default=None, compare=False, repr=False
+    )
+    # Window totals already added up for this evaluation, by (kind, window).
+    _totals: dict[tuple[str, Window], Any] = field(default_factory=dict, compare=False, repr=False)
+    now_us: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "now_us", micros(self.now))
 
     def within(self, moment: datetime | None, window: Window) -> bool:
         """``moment`` lies in ``(now - window, now]``: exactly a window old is outside."""
         assert window is not None, "a windowed feature needs a window"
         return moment is not None and self.now - window < moment <= self.now
 
+    def total(self, kind: str, window: Window, figures: type[D]) -> D:
+        """The figures of the days of ``kind`` whose first fact lies in the window. Windows of
+        a kind are nested, so a longer one adds its extra days to a shorter one's total."""
+        assert window is not None, "a windowed feature needs a window"
+        key = (kind, window)
+        found: D | None = self._totals.get(key)
+        if found is None:
+            days, prefixes = self._latest_first(kind)
+            lower, end = self.now_us - _micros_of(window), 0
+            while end < len(days) and days[end].start > lower:
+                end += 1
+            shorter = max((e for e in prefixes if e <= end), default=None)
+            if shorter is None:
+                found = figures.total(self.now_us, days[:end])
+            elif shorter == end:
+                found = prefixes[end]
+            else:
+                found = prefixes[shorter].plus(figures.total(self.now_us, days[shorter:end]))
+            self._totals[key] = prefixes[end] = found
+        return found
 
-class _Timed(Protocol):
-    @property
-    def at(self) -> datetime: ...
+    def _latest_first(self, kind: str) -> tuple[list[Any], dict[int, Any]]:
+        """The days of ``kind`` up to ``now``, latest first, and the totals of their first
+        ``n`` days worked out so far, by ``n``."""
+        key = (kind, None)
+        found: tuple[list[Any], dict[int, Any]] | None = self._totals.get(key)
+        if found is None:
+            days = getattr(self.facts, kind)
+            upper = self.now_us
+            latest_first = sorted(
+                (day for day in days.values() if day.start <= upper),
+                key=lambda day: day.start,
+                reverse=True,
+            )
+            found = self._totals[key] = (latest_first, {})
+        return found
 
 
-TimedT = TypeVar("TimedT", bound=_Timed)
+@lru_cache(maxsize=64)
+def _micros_of(window: timedelta) -> int:
+    return window // timedelta(microseconds=1)
 
 
+@lru_cache(maxsize=4096)
 def in_group(category: str, members: frozenset[str]) -> bool:
     """A category path such as ``appliances/robot_vacuum`` is in a group if any part is."""
     parts = {part.strip("_") for part in re.split(r"[/>|]", category)}
     return category in members or not parts.isdisjoint(members)
 
 
-def recent(facts: Iterable[TimedT], i: ProfileInputs, window: Window) -> list[TimedT]:
-    return [fact for fact in facts if i.within(fact.at, window)]
-
-
 def ratio(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
     return None if not whole else Decimal(part) / Decimal(whole)
 
 
-def orders(i: ProfileInputs, w: Window, group: str | None = None) -> list[OrderFact]:
-    found = recent(i.facts.orders, i, w)
-    if group is None:
-        return found
-    members = i.category_groups[group]
-    return [o for o in found if any(in_group(c, members) for c in o.category_values)]
+def _views(i: ProfileInputs, w: Window) -> ViewDay:
+    return i.total("views", w, ViewDay)
+
+
+def _orders(i: ProfileInputs, w: Window) -> OrderDay:
+    return i.total("orders", w, OrderDay)
+
+
+def _refunds(i: ProfileInputs, w: Window) -> RefundDay:
+    return i.total("refunds", w, RefundDay)
+
+
+def _reviews(i: ProfileInputs, w: Window) -> ReviewDay:
+    return i.total("reviews", w, ReviewDay)
+
+
+def _tickets(i: ProfileInputs, w: Window) -> TicketDay:
+    return i.total("tickets", w, TicketDay)
 
 
 def order_count(i: ProfileInputs, w: Window, group: str | None) -> int:
-    return len(orders(i, w, group))
+    if group is None:
+        return _orders(i, w).orders
+    return _by_group(i, w, "orders by group", _orders_of_groups).get(group, 0)
+
+
+def groups_of(category: str, category_groups: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The groups ``category`` is in."""
+    return frozenset(g for g, members in category_groups.items() if in_group(category, members))
+
+
+def _groups(i: ProfileInputs, category: str) -> frozenset[str]:
+    return groups_of(category, i.category_groups) if i.groups_of is None else i.groups_of(category)
+
+
+def _orders_of_groups(i: ProfileInputs, w: Window) -> dict[str, int]:
+    """The window's orders with an item of each group (an order counts once per group)."""
+    found: dict[str, int] = {}
+    for categories, n in _orders(i, w).by_categories.items():
+        for group in frozenset().union(*(_groups(i, c) for c in categories)):
+            found[group] = found.get(group, 0) + n
+    return found
+
+
+def _spend_of_groups(i: ProfileInputs, w: Window) -> dict[str, Decimal]:
+    found: dict[str, Decimal] = {}
+    for category, value in _orders(i, w).category_values.items():
+        for group in _groups(i, category):
+            found[group] = found.get(group, ZERO) + value
+    return found
+
+
+def _views_of_groups(i: ProfileInputs, w: Window) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for category, n in _views(i, w).by_category.items():
+        for group in _groups(i, category):
+            found[group] = found.get(group, 0) + n
+    return found
+
+
+G = TypeVar("G", int, Decimal)
+
+
+def _by_group(
+    i: ProfileInputs,
+    w: Window,
+    name: str,
+    work_out: Callable[[ProfileInputs, Window], dict[str, G]],
+) -> dict[str, G]:
+    """A window's figures per category group, worked out once per evaluation."""
+    key = (name, w)
+    found: dict[str, G] | None = i._totals.get(key)
+    if found is None:
+        found = i._totals[key] = work_out(i, w)
+    return found
 
 
 def views(i: ProfileInputs, w: Window, group: str | None) -> int:
-    members = None if group is None else i.category_groups[group]
-    return sum(
-        1
-        for category, times in i.facts.views.items()
-        if members is None or in_group(category, members)
-        for t in times
-        if i.within(t, w)
-    )
+    if group is None:
+        return sum(_views(i, w).by_category.values())
+    return _by_group(i, w, "views by group", _views_of_groups).get(group, 0)
 
 
 def viewed_categories(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for times in i.facts.views.values() if any(i.within(t, w) for t in times))
+    return sum(1 for n in _views(i, w).by_category.values() if n)
 
 
 def spend(i: ProfileInputs, w: Window, group: str | None) -> Decimal:
     if group is None:
-        return sum((o.amount for o in orders(i, w)), ZERO)
-    members = i.category_groups[group]
-    lines = (v for o in orders(i, w) for c, v in o.category_values.items() if in_group(c, members))
-    return sum(lines, ZERO)
+        return _orders(i, w).amount
+    return _by_group(i, w, "spend by group", _spend_of_groups).get(group, ZERO)
 
 
 def refund_amount(i: ProfileInputs, w: Window, _: str | None) -> Decimal:
-    return sum((r.amount for r in recent(i.facts.refunds, i, w)), ZERO)
+    return _refunds(i, w).amount
 
 
 def net_spend(i: ProfileInputs, w: Window, _: str | None) -> Decimal:
@@ -107,103 +219,90 @@ def net_spend(i: ProfileInputs, w: Window, _: str | None) -> Decimal:
 
 
 def avg_order_value(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
-    found = orders(i, w)
-    average = ratio(sum((o.amount for o in found), ZERO), len(found))
+    orders = _orders(i, w)
+    average = ratio(orders.amount, orders.orders)
     return None if average is None else average.quantize(CENT)
 
 
 def max_order_value(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
-    return max((o.amount for o in orders(i, w)), default=None)
+    return _orders(i, w).max_amount
 
 
 def max_order_items(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return max((o.quantity for o in orders(i, w)), default=0)
+    return _orders(i, w).max_items
 
 
 def categories_bought(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return len({c for o in orders(i, w) for c in o.category_values})
-
-
-def _priced(i: ProfileInputs, w: Window) -> list[tuple[Decimal, Decimal]]:
-    """(amount paid, list value) of the window's orders that carried items."""
-    return [(o.amount, o.list_value) for o in orders(i, w) if o.list_value]
+    return len(_orders(i, w).category_values)
 
 
 def discounted_orders_share(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
-    priced = _priced(i, w)
-    discounted = sum(1 for paid, listed in priced if paid <= listed * (1 - DISCOUNT_MIN_SHARE))
-    return ratio(discounted, len(priced))
+    orders = _orders(i, w)
+    return ratio(orders.discounted, orders.priced)
 
 
 def discount_share(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
-    priced = _priced(i, w)
-    discount = sum((max(ZERO, listed - paid) for paid, listed in priced), ZERO)
-    return ratio(discount, sum((listed for _, listed in priced), ZERO))
+    orders = _orders(i, w)
+    return ratio(orders.discount, orders.list_value)
 
 
 def channel_share(i: ProfileInputs, w: Window, channel: str | None) -> Decimal | None:
-    known = [o.channel for o in orders(i, w) if o.channel is not None]
-    return ratio(sum(1 for c in known if c == channel), len(known))
+    channels = _orders(i, w).channels
+    return ratio(channels.get(channel or "", 0), sum(channels.values()))
 
 
 def channels(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return len({o.channel for o in orders(i, w) if o.channel is not None})
+    return sum(1 for n in _orders(i, w).channels.values() if n)
 
 
 def refunds(i: ProfileInputs, w: Window, reason: str | None) -> int:
-    return sum(1 for r in recent(i.facts.refunds, i, w) if reason in (None, r.reason))
+    by_reason = _refunds(i, w).by_reason
+    return sum(by_reason.values()) if reason is None else by_reason.get(reason, 0)
 
 
 def refund_rate(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
     """Of the orders placed in the window, the share refunded (in part or in full)."""
-    refunded = {r.order_id for r in i.facts.refunds}
-    found = orders(i, w)
-    return ratio(sum(1 for o in found if o.order_id in refunded), len(found))
-
-
-def _ratings(i: ProfileInputs, w: Window) -> list[int]:
-    return [r.rating for r in recent(i.facts.reviews, i, w)]
+    orders = _orders(i, w)
+    return ratio(orders.refunded, orders.orders)
 
 
 def reviews(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return len(_ratings(i, w))
+    return _reviews(i, w).reviews
 
 
 def avg_rating(i: ProfileInputs, w: Window, _: str | None) -> Decimal | None:
-    ratings = _ratings(i, w)
-    return ratio(sum(ratings), len(ratings))
+    found = _reviews(i, w)
+    return ratio(found.rating_sum, found.reviews)
 
 
 def low_ratings(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for rating in _ratings(i, w) if rating <= 2)
+    return _reviews(i, w).low
 
 
 def high_ratings(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for rating in _ratings(i, w) if rating >= 4)
+    return _reviews(i, w).high
 
 
 def inquiries(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for t in recent(i.facts.tickets, i, w) if t.kind == "inquiry")
+    return _tickets(i, w).inquiries
 
 
 def tickets(i: ProfileInputs, w: Window, category: str | None) -> int:
-    return sum(1 for t in recent(i.facts.tickets, i, w) if category in (None, t.category))
+    by_category = _tickets(i, w).by_category
+    return sum(by_category.values()) if category is None else by_category.get(category, 0)
 
 
 def complaints(i: ProfileInputs, w: Window, category: str | None) -> int:
-    return sum(1 for c in recent(i.facts.complaints, i, w) if category in (None, c.category))
-
-
-def _csat(i: ProfileInputs, w: Window) -> list[int]:
-    return [r.csat for r in recent(i.facts.resolutions, i, w) if r.csat is not None]
+    by_category = i.total("complaints", w, ComplaintDay).by_category
+    return sum(by_category.values()) if category is None else by_category.get(category, 0)
 
 
 def low_csat(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for score in _csat(i, w) if score <= 2)
+    return i.total("resolutions", w, ResolutionDay).low
 
 
 def high_csat(i: ProfileInputs, w: Window, _: str | None) -> int:
-    return sum(1 for score in _csat(i, w) if score >= 4)
+    return i.total("resolutions", w, ResolutionDay).high
 
 
 def registrations(i: ProfileInputs, w: Window, _: str | None) -> int:

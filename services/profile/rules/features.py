@@ -2,7 +2,8 @@
 
 A feature is named ``base`` or ``base.argument`` (``views.smart_appliance``,
 ``complaints.logistics``). Windowed features count facts whose business time lies in
-``(now - window, now]``: a fact exactly ``window_days`` old is outside. Ratios and averages
+``(now - window, now]``, a day of facts at a time (``rules/facts.py``): a fact exactly
+``window_days`` old is outside. Ratios and averages
 are None where undefined (no orders, no reviews), and None satisfies no condition.
 """
 
@@ -13,9 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import cache
 from typing import Literal
 
 from services.profile.rules import feature_functions as fn
+from services.profile.rules.days import DAY_US, micros, moment
 from services.profile.rules.facts import FACT_RETENTION, VIEW_RETENTION
 from services.profile.rules.feature_functions import ProfileInputs
 
@@ -24,6 +27,8 @@ Argument = Literal[
     "category_group", "ticket_category", "refund_reason", "consent_channel", "order_channel"
 ]
 Compute = Callable[[ProfileInputs, timedelta | None, str | None], Value]
+PROFILE = "profile"
+FACT_KINDS = ("views", "orders", "refunds", "reviews", "tickets", "complaints", "resolutions")
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,19 @@ class FeatureSpec:
     argument_required: bool = False
     kind: Literal["number", "flag", "label"] = "number"
     sources: tuple[str, ...] = ()  # the kinds of facts whose times the window applies to
+    reads: tuple[str, ...] = (PROFILE,)  # what a lifetime feature is worked out from
 
     @property
     def windowed(self) -> bool:
         return self.retention is not None
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """What the feature is worked out from: kinds of facts (``views``, ``orders``, ...)
+        or the profile (registration, birthday, tier, silence, open tickets, consents)."""
+        if not self.sources:
+            return frozenset(self.reads)
+        return frozenset(PROFILE if s == "registration" else s for s in self.sources)
 
 
 def _windowed(
@@ -107,8 +121,8 @@ FEATURES: dict[str, FeatureSpec] = {
     "registrations": _windowed(
         fn.registrations, "1 if the customer registered in the window", sources=("registration",)
     ),
-    "lifetime_orders": FeatureSpec(fn.lifetime_orders, "orders ever placed"),
-    "lifetime_spend": FeatureSpec(fn.lifetime_spend, "yuan ever spent"),
+    "lifetime_orders": FeatureSpec(fn.lifetime_orders, "orders ever placed", reads=("orders",)),
+    "lifetime_spend": FeatureSpec(fn.lifetime_spend, "yuan ever spent", reads=("orders",)),
     "open_tickets": FeatureSpec(fn.open_tickets, "tickets open now"),
     "tier": FeatureSpec(fn.tier, "latest loyalty tier", kind="label"),
     "silenced": FeatureSpec(fn.silenced, "in a marketing silence now", kind="flag"),
@@ -128,32 +142,47 @@ def split_feature(name: str) -> tuple[str, str | None]:
     return base, argument or None
 
 
-def feature_value(inputs: ProfileInputs, name: str, window_days: int | None) -> Value:
-    """The value of a (catalogue-validated) feature for ``inputs``."""
+def feature_getter(name: str, window_days: int | None) -> Callable[[ProfileInputs], Value]:
+    """How to work out a (catalogue-validated) feature over a window, for any inputs."""
     base, argument = split_feature(name)
     spec = FEATURES[base]
     window = timedelta(days=window_days) if spec.windowed and window_days is not None else None
-    return spec.compute(inputs, window, argument)
+    compute = spec.compute
+    return lambda inputs: compute(inputs, window, argument)
+
+
+def feature_value(inputs: ProfileInputs, name: str, window_days: int | None) -> Value:
+    """The value of a (catalogue-validated) feature for ``inputs``."""
+    return feature_getter(name, window_days)(inputs)
 
 
 def next_change(inputs: ProfileInputs, windows: Mapping[str, Iterable[int]]) -> datetime | None:
     """The earliest moment after ``now`` at which a feature could change with time alone: a
-    fact leaving a window its kind is counted in (``windows``: fact kind -> window days), a
-    silence ending, or a new month (for birthdays)."""
-    timestamps = inputs.facts.timestamps()
-    timestamps["registration"] = [inputs.registered_at] if inputs.registered_at else []
-    candidates: list[datetime] = []
+    day of facts leaving a window its kind is counted in (``windows``: fact kind -> window
+    days), a silence ending, or a new month (for birthdays)."""
+    starts = inputs.facts.day_starts()
+    starts["registration"] = [micros(inputs.registered_at)] if inputs.registered_at else []
+    now, leaving = inputs.now_us, []
     for source, days in windows.items():
-        times = sorted(timestamps.get(source, ()))
-        for window in {timedelta(days=d) for d in days}:
-            first_inside = bisect.bisect_right(times, inputs.now - window)
+        times = starts.get(source)
+        if not times:
+            continue
+        times.sort()
+        for window in map(_micros_of_days, set(days)):
+            first_inside = bisect.bisect_right(times, now - window)
             if first_inside < len(times):
-                candidates.append(times[first_inside] + window)
+                leaving.append(times[first_inside] + window)
+    candidates = [moment(min(leaving))] if leaving else []
     if inputs.silenced_until is not None:
         candidates.append(inputs.silenced_until)
     if inputs.birthday is not None:
         candidates.append(next_month_start(inputs.now, inputs.timezone))
     return min((c for c in candidates if c > inputs.now), default=None)
+
+
+@cache
+def _micros_of_days(days: int) -> int:
+    return days * DAY_US
 
 
 def next_month_start(now: datetime, timezone: tzinfo) -> datetime:

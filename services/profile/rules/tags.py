@@ -7,6 +7,7 @@ an average with nothing to average) does not hold, whatever the operator.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -138,6 +139,97 @@ def evaluate(catalogue: TagCatalogue, lookup: Lookup) -> frozenset[str]:
         return cache[key]
 
     return frozenset(tag.name for tag in catalogue.tags if holds(tag.rule, cached))
+
+
+Values = Callable[[int], Value]
+"""The value of a compiled catalogue's i-th (feature, window_days), worked out when asked."""
+Test = Callable[[Values], bool]
+_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class CompiledTag:
+    name: str
+    test: Test
+    reads: frozenset[str]  # what its features are worked out from (FeatureSpec.inputs)
+
+
+@dataclass(frozen=True)
+class CompiledCatalogue:
+    """A catalogue's rules as functions, for evaluating many customers: ``features`` are the
+    distinct (feature, window_days) the rules use, each worked out once per customer."""
+
+    features: tuple[tuple[str, int | None], ...]
+    tags: tuple[CompiledTag, ...]
+
+    def evaluate(
+        self, value_of: Callable[[int], Value], tags: Iterable[CompiledTag] | None = None
+    ) -> frozenset[str]:
+        """Which of ``tags`` (all by default) hold; ``value_of(i)`` gives the value of
+        ``features[i]``, asked once at most."""
+        values: list[Value] = [_UNSET] * len(self.features)
+
+        def value(index: int) -> Value:
+            found = values[index]
+            if found is _UNSET:
+                found = values[index] = value_of(index)
+            return found
+
+        chosen = self.tags if tags is None else tags
+        return frozenset(tag.name for tag in chosen if tag.test(value))
+
+    def reading(self, inputs: frozenset[str]) -> tuple[CompiledTag, ...]:
+        """The tags that read any of ``inputs``."""
+        return tuple(tag for tag in self.tags if not inputs.isdisjoint(tag.reads))
+
+
+def compile_catalogue(catalogue: TagCatalogue) -> CompiledCatalogue:
+    """The catalogue's rules as functions that decide as ``holds`` does."""
+    index: dict[tuple[str, int | None], int] = {}
+    for condition in catalogue.conditions():
+        index.setdefault((condition.feature, condition.window_days), len(index))
+    tags = tuple(
+        CompiledTag(
+            tag.name,
+            _compiled(tag.rule, index),
+            frozenset().union(
+                *(FEATURES[split_feature(c.feature)[0]].inputs for c in conditions_of(tag.rule))
+            ),
+        )
+        for tag in catalogue.tags
+    )
+    return CompiledCatalogue(tuple(index), tags)
+
+
+def _compiled(rule: Rule, index: Mapping[tuple[str, int | None], int]) -> Test:
+    if isinstance(rule, AnyOf | AllOf):
+        parts = tuple(_compiled(part, index) for part in rule.rules)
+        if isinstance(rule, AnyOf):
+            return lambda value: any(part(value) for part in parts)
+        return lambda value: all(part(value) for part in parts)
+    i, threshold = index[(rule.feature, rule.window_days)], rule.threshold
+    if rule.operator in ("in", "not_in"):
+        assert isinstance(threshold, tuple)
+        wanted = rule.operator == "in"
+        return lambda value: (found := value(i)) is not None and (found in threshold) == wanted
+    if rule.operator == "==":
+        return lambda value: (found := value(i)) is not None and found == threshold
+    if rule.operator == "!=":
+        return lambda value: (found := value(i)) is not None and found != threshold
+    if isinstance(threshold, bool | str | tuple):
+        return lambda value: False  # ordering applies to numbers only
+    ordered = _ORDERING[rule.operator]
+    return lambda value: (
+        (found := value(i)) is not None
+        and not isinstance(found, bool | str)
+        and ordered(found, threshold)
+    )
 
 
 def tag_change(old: Iterable[str], new: Iterable[str]) -> TagChange | None:

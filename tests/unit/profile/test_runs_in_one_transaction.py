@@ -1,6 +1,6 @@
 """The consumer applies a run of a partition's events in one transaction: the run must leave
-exactly what the same events leave one transaction each, while reading each customer once and
-writing their changes once, at the commit."""
+what the same events leave one transaction each (but for coalescing: one evaluation and at
+most one profile.tagged per customer and run), reading each table once and writing each once."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 PROFILE_TABLES = {
     "customers": "customer_id",
-    "customer_features": "customer_id",
     "customer_tags": "customer_id, tag",
     "ticket_states": "ticket_id",
+    "customer_orders": "order_id",
 }
 
 
@@ -115,8 +115,10 @@ def second_run(browser: str, ticketed: str, left_open: str) -> list[dict[str, An
     ]
 
 
-async def snapshot(svc: ServiceHarness) -> dict[str, list[Any]]:
-    """Every profile row, and the outbox's events without their random ids, in order."""
+async def snapshot(svc: ServiceHarness, *, since: bool = True) -> dict[str, list[Any]]:
+    """Every profile row, and the outbox's events without their random ids, in order;
+    without ``since``, tags without the moment they were added (a run adds a tag as of its
+    evaluation, which coalesces its events)."""
     found: dict[str, list[Any]] = {}
     async with svc.runtime.engine.connect() as connection:
         for table, order in PROFILE_TABLES.items():
@@ -126,6 +128,9 @@ async def snapshot(svc: ServiceHarness) -> dict[str, list[Any]]:
             select(outbox.c.topic, outbox.c.payload).order_by(outbox.c.seq)
         )
         found["outbox"] = [(topic, _without_id(payload)) for topic, payload in events]
+    if not since:
+        for row in found["customer_tags"]:
+            row.pop("since")
     return found
 
 
@@ -133,6 +138,32 @@ def _without_id(payload: str) -> dict[str, Any]:
     envelope: dict[str, Any] = json.loads(payload)
     envelope.pop("id")
     return envelope
+
+
+def tag_sets(outbox_events: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each customer's profile.tagged payloads, in order."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for topic, envelope in outbox_events:
+        if topic == "profile.tagged":
+            found.setdefault(envelope["subject"], []).append(envelope["data"])
+    return found
+
+
+def coalesces(one_by_one: list[dict[str, Any]], runs: list[dict[str, Any]]) -> bool:
+    """Whether ``runs`` announces what ``one_by_one`` does with consecutive changes taken
+    together: its tag sets are some of the other's, in order, ending with the same set, and
+    each announces the change from the set before it."""
+    sets = [data["tags"] for data in one_by_one]
+    position, before = 0, set[str]()
+    for data in runs:
+        if data["tags"] not in sets[position:]:
+            return False
+        position = sets.index(data["tags"], position) + 1
+        after = set(data["tags"])
+        if (set(data["added"]), set(data["removed"])) != (after - before, before - after):
+            return False
+        before = after
+    return bool(runs) == bool(sets) and (not runs or runs[-1]["tags"] == sets[-1])
 
 
 async def test_a_run_in_one_transaction_leaves_what_one_transaction_per_event_leaves(
@@ -166,10 +197,128 @@ async def test_a_run_in_one_transaction_leaves_what_one_transaction_per_event_le
         for profile in (one_by_one, runs):
             await profile.run_task("tag-sweep")
 
-        expected = await snapshot(one_by_one)
+        expected, found = await snapshot(one_by_one, since=False), await snapshot(runs, since=False)
         assert len(expected["customer_tags"]) > 3
         assert len(expected["outbox"]) > 5
+        for table in PROFILE_TABLES:
+            assert found[table] == expected[table], table
+        erasures = [e for e in expected["outbox"] if e[0] == "customer.erased"]
+        assert [e for e in found["outbox"] if e[0] == "customer.erased"] == erasures
+        announced, announced_in_runs = tag_sets(expected["outbox"]), tag_sets(found["outbox"])
+        assert set(announced_in_runs) == set(announced)
+        for customer_id, changes in announced.items():
+            assert coalesces(changes, announced_in_runs[customer_id]), customer_id
+        assert len(found["outbox"]) <= len(expected["outbox"])
+
+
+def views_of(customers: list[str], first: int, count: int) -> list[dict[str, Any]]:
+    """``count`` views per customer, a minute apart from minute ``first``, customers taking
+    turns (as a partition mixes them)."""
+    return [
+        viewed(customer_id, T0 + n * MINUTE)
+        for n in range(first, first + count)
+        for customer_id in customers
+    ]
+
+
+async def test_runs_of_one_partition_leave_what_one_transaction_per_event_leaves(
+    tmp_path: Path,
+) -> None:
+    """Runs as the consumer makes them (one topic, customers mixed): where no customer changes
+    twice in a run, state and announcements are the same, to the moment a tag was added."""
+    customers = [new_id("c") for _ in range(3)]
+    orders = {customer_id: new_id("o") for customer_id in customers}
+    clock = FixedClock(T0 + timedelta(days=1))
+    async with twin_services(tmp_path, clock) as (one_by_one, runs):
+        for run in (
+            views_of(customers, 0, 4),  # not yet browsing
+            views_of(customers, 4, 1),  # browsing_never_bought with the fifth view
+            [placed(c, orders[c], T0 + 10 * MINUTE) for c in customers],
+            [refunded(c, orders[c], T0 + 11 * MINUTE) for c in customers],
+            views_of(customers, 12, 6),
+            views_of(customers, 18, 1),  # appliance_intent with the twelfth
+        ):
+            await one_by_one.deliver_each(*run)
+            await runs.deliver(*run)
+        expected = await snapshot(one_by_one)
+        assert len(expected["outbox"]) >= 3 * len(customers)
         assert await snapshot(runs) == expected
+
+
+async def test_a_customer_is_evaluated_once_per_run_and_announced_at_most_once(
+    tmp_path: Path,
+) -> None:
+    customer_id = new_id("c")
+    views = [viewed(customer_id, T0 + n * MINUTE) for n in range(12)]
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        assert await profile.deliver(*views) == ["handled"] * 12
+        (announced,) = await profile.published("profile.tagged")
+        assert announced.data["added"] == ["appliance_intent", "browsing_never_bought"]
+        assert announced.time == T0 + 11 * MINUTE
+        body = (await profile.client.get(f"/v1/customers/{customer_id}")).json()
+        assert body["tags_as_of"].startswith((T0 + 11 * MINUTE).isoformat()[:19])
+        assert body["activity"]["views_30d"] == 12
+
+
+async def test_a_run_is_evaluated_as_of_its_latest_event_even_out_of_time_order(
+    tmp_path: Path,
+) -> None:
+    """A late event in a run never turns the evaluation back to its own time."""
+    customer_id = new_id("c")
+    views = [viewed(customer_id, T0 + n * MINUTE) for n in range(12)]
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        await profile.deliver(*views[:10])
+        await profile.deliver(views[11], views[10])  # the twelfth arrives before the eleventh
+        body = (await profile.client.get(f"/v1/customers/{customer_id}")).json()
+        assert "appliance_intent" in body["tags"]
+        assert body["tags_as_of"].startswith((T0 + 11 * MINUTE).isoformat()[:19])
+
+
+async def test_duplicates_in_a_run_count_once(tmp_path: Path) -> None:
+    customer_id, order_id, ticket_id = new_id("c"), new_id("o"), new_id("t")
+    view = viewed(customer_id, T0)
+    order = placed(customer_id, order_id, T0 + MINUTE)
+    again = placed(customer_id, order_id, T0 + 2 * MINUTE)  # republished under a new event id
+    opened = ticket_opened(customer_id, ticket_id, T0 + 3 * MINUTE)
+    opened_again = ticket_opened(customer_id, ticket_id, T0 + 4 * MINUTE)
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        outcomes = await profile.deliver(view, view, order, again, order, opened, opened_again)
+        assert (
+            outcomes
+            == ["handled", "duplicate", "handled", "handled", "duplicate"] + ["handled"] * 2
+        )
+        body = (await profile.client.get(f"/v1/customers/{customer_id}")).json()
+        activity = body["activity"]
+        assert (activity["views_30d"], activity["lifetime_orders"]) == (1, 1)
+        assert (activity["orders_365d"], activity["spend_365d"]) == (1, "200.00")
+        assert (body["open_tickets"], activity["inquiries_30d"]) == (1, 1)
+
+
+async def test_mixed_customers_in_one_run_are_each_their_own(tmp_path: Path) -> None:
+    browsing, buying, new = new_id("c"), new_id("c"), new_id("c")
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        await profile.deliver_each(*[viewed(browsing, T0 + n * MINUTE) for n in range(4)])
+        await profile.deliver(
+            placed(buying, new_id("o"), T0 + 5 * MINUTE),
+            placed(new, new_id("o"), T0 + 6 * MINUTE),
+            placed(buying, new_id("o"), T0 + 7 * MINUTE),
+        )
+        await profile.deliver(viewed(browsing, T0 + 8 * MINUTE), viewed(new, T0 + 9 * MINUTE))
+        tagged = {e.subject: e.data["tags"] for e in await profile.published("profile.tagged")}
+        assert "browsing_never_bought" in tagged[browsing]
+        assert {"repeat_buyer", "repeat_customer"} <= set(tagged[buying])
+        assert "first_time_buyer" in tagged[new]
+        bodies = {
+            c: (await profile.client.get(f"/v1/customers/{c}")).json()
+            for c in (browsing, buying, new)
+        }
+        assert [bodies[c]["activity"]["lifetime_orders"] for c in (browsing, buying, new)] == [
+            0,
+            2,
+            1,
+        ]
+        assert bodies[new]["tags_as_of"].startswith((T0 + 9 * MINUTE).isoformat()[:19])
+        assert bodies[buying]["tags_as_of"].startswith((T0 + 7 * MINUTE).isoformat()[:19])
 
 
 @contextmanager
@@ -187,21 +336,27 @@ def statements_of(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_a_run_reads_each_customer_once_and_writes_their_changes_at_the_commit(
-    tmp_path: Path,
-) -> None:
+async def test_a_run_reads_each_table_once_and_writes_each_once(tmp_path: Path) -> None:
     customers = [new_id("c") for _ in range(3)]
     known = [viewed(customer_id, T0) for customer_id in customers]
-    views = [viewed(customer_id, T0 + n * MINUTE) for n in range(1, 3) for customer_id in customers]
+    views = views_of([*customers, new_id("c")], 1, 2)
     async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
         await profile.deliver_each(*known)
 
         with statements_of(profile.runtime.engine) as sent:
             assert await profile.deliver(*views) == ["handled"] * len(views)
-        async with profile.transaction() as tx:
-            assert tx.session.autoflush, "autoflush is off for the consumer's transactions only"
 
-        # One statement per customer reads the customer, their facts and their tags; the
-        # commit writes their changes with one executemany per table.
-        assert sent.count("SELECT") == len(customers)
-        assert sent.count("UPDATE") == len({"customers", "customer_features"})
+        # The inbox claim, one read of the run's customers, then one INSERT of the customer
+        # first heard of and one UPDATE (executemany) of the others.
+        assert sent == ["BEGIN", "INSERT", "SELECT", "INSERT", "UPDATE"]
+
+
+async def test_the_360_is_one_primary_key_read(tmp_path: Path) -> None:
+    customer_id = new_id("c")
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        await profile.deliver(viewed(customer_id, T0))
+        with statements_of(profile.runtime.engine) as sent:
+            response = await profile.client.get(f"/v1/customers/{customer_id}")
+        assert response.status_code == 200
+        assert sent.count("SELECT") == 1
+        assert not {"INSERT", "UPDATE", "DELETE"} & set(sent)

@@ -99,9 +99,12 @@ async def test_the_sweep_removes_a_tag_whose_window_has_passed(tmp_path: Path) -
     customer_id = new_id("c")
     clock = FixedClock(T0)
     first = T0 - timedelta(days=20)
-    views = [viewed(customer_id, first + timedelta(minutes=n)) for n in range(12)]
+    # A view a day: a window counts facts a day at a time (a day leaves it when its first
+    # fact does), so only the first view leaves at first + 30 days.
+    views = [viewed(customer_id, first + timedelta(days=n)) for n in range(12)]
     async with service_harness("profile", tmp_path, clock=clock) as profile:
-        await profile.deliver(*views)
+        # One transaction per view: a run would announce its two changes as one.
+        await profile.deliver_each(*views)
         assert "appliance_intent" in (await customer_360(profile, customer_id))["tags"]
         assert len(await tagged(profile, customer_id)) == 2
 

@@ -1,0 +1,153 @@
+"""Profiling customers, the write path of the handlers, the sweep and erasure: customers read
+once (locked), changed in memory, evaluated once each, written back in sets.
+
+A run of events reads its customers with one statement, with the tickets and orders its
+events name; applies the events in partition order, each at the moment it would have been
+evaluated at alone; then evaluates each customer once, as of the latest time of their events,
+and writes everything back with one statement per table. So a customer gets at most one
+profile.tagged per run, and a run redone one event at a time (after a failure) leaves the
+same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from services.profile.context import ProfileContext
+from services.profile.repository import customers, orders, tickets
+from services.profile.repository.customers import CustomerWrite
+from services.profile.rules import customer as c
+from services.profile.rules import facts as f
+from services.profile.rules.customer import CustomerProfile, TicketStatus
+from services.profile.rules.evaluation import CustomerState
+from services.profile.rules.facts import FactUpdate, OrderRecord
+from shared.events.envelope import TypedEvent
+from shared.transaction import Transaction
+
+Events = Sequence[TypedEvent[Any]]
+
+
+async def reassess_and_save(
+    tx: Transaction,
+    ctx: ProfileContext,
+    touched: Iterable[tuple[CustomerState | None, CustomerState, datetime]],
+) -> list[CustomerState]:
+    """Evaluate each customer once — (as evaluated last or None, as now, the moment to evaluate
+    at) — write them all, and announce each change of tags with profile.tagged at the moment of
+    its evaluation; the states written."""
+    writes: list[CustomerWrite] = []
+    for before, state, at in touched:
+        done = ctx.tagging.reassess(state, at, before)
+        writes.append(CustomerWrite(before, done.state, done.activity))
+        if done.change is not None:
+            profile = done.state.profile
+            announcement = ctx.tagging.announcement(profile.customer_id, done.change)
+            assert profile.tags_as_of is not None
+            await tx.outbox.publish(announcement, time=profile.tags_as_of)
+    await customers.save_customers(tx, writes)
+    return [write.after for write in writes]
+
+
+class Run:
+    """The customers of a run of events, read at once and changed in memory in event order.
+
+    ``change_profile`` and ``record`` apply one event; ``save`` evaluates each customer once
+    and writes everything back. An erased customer is no longer profiled: no facts."""
+
+    def __init__(
+        self,
+        ctx: ProfileContext,
+        stored: dict[str, CustomerState],
+        ticket_statuses: dict[str, TicketStatus],
+        order_records: dict[str, dict[str, OrderRecord]],
+    ) -> None:
+        self._ctx = ctx
+        self._stored = stored
+        self._orders = order_records
+        self._tickets = ticket_statuses
+        self._tickets_changed: dict[str, tuple[str, TicketStatus]] = {}
+        self._changed: dict[str, CustomerState] = {}
+        self._latest: dict[str, datetime] = {}
+
+    @classmethod
+    async def load(
+        cls,
+        tx: Transaction,
+        ctx: ProfileContext,
+        events: Events,
+        *,
+        ticket_ids: Iterable[str] = (),
+        order_ids: Iterable[str] = (),
+    ) -> Run:
+        customer_ids = dict.fromkeys(event.data.customer_id for event in events)
+        return cls(
+            ctx,
+            await customers.lock_customers(tx, customer_ids),
+            await tickets.ticket_statuses(tx, ticket_ids),
+            await orders.order_records(tx, order_ids),
+        )
+
+    def _touch(self, customer_id: str, at: datetime) -> tuple[CustomerState, datetime]:
+        """The customer as the run left them, and the moment the event is applied at (the
+        evaluation moment it would have had alone)."""
+        state = self._changed.get(customer_id)
+        if state is None:
+            state = self._stored.get(customer_id) or CustomerState(
+                c.first_heard_of(customer_id, at)
+            )
+            known = self._orders.get(customer_id)
+            if known:
+                state = CustomerState(
+                    state.profile, state.facts._replace(known_orders=known), state.tags
+                )
+        latest = self._latest[customer_id] = max(self._latest.get(customer_id, at), at)
+        return state, c.evaluation_moment(state.profile, latest)
+
+    def _keep(self, state: CustomerState, now: datetime) -> None:
+        # Retention as of each event's moment, as when each event is evaluated alone.
+        if not state.profile.erased:
+            state = CustomerState(state.profile, f.pruned(state.facts, now), state.tags)
+        self._changed[state.profile.customer_id] = state
+
+    def change_profile(
+        self, customer_id: str, at: datetime, change: Callable[[CustomerProfile], CustomerProfile]
+    ) -> None:
+        state, now = self._touch(customer_id, at)
+        self._keep(CustomerState(change(state.profile), state.facts, state.tags), now)
+
+    def record(self, customer_id: str, at: datetime, update: FactUpdate | None) -> None:
+        """What an event adds to the customer's facts (None: nothing, the customer is only
+        evaluated as of the event)."""
+        state, now = self._touch(customer_id, at)
+        if update is not None and not state.profile.erased:
+            state = CustomerState(state.profile, update(state.facts, now=now), state.tags)
+        self._keep(state, now)
+
+    def ticket(self, ticket_id: str) -> TicketStatus | None:
+        return self._tickets.get(ticket_id)
+
+    def set_ticket(self, customer_id: str, ticket_id: str, status: TicketStatus) -> None:
+        self._tickets[ticket_id] = status
+        self._tickets_changed[ticket_id] = (customer_id, status)
+
+    async def save(self, tx: Transaction) -> None:
+        saved = await reassess_and_save(
+            tx,
+            self._ctx,
+            (
+                (self._stored.get(customer_id), state, self._latest[customer_id])
+                for customer_id, state in self._changed.items()
+            ),
+        )
+        await tickets.save_ticket_statuses(tx, self._tickets_changed)
+        changed_orders = {
+            state.profile.customer_id: {
+                order_id: record
+                for order_id, record in state.facts.known_orders.items()
+                if self._orders.get(state.profile.customer_id, {}).get(order_id) != record
+            }
+            for state in saved
+        }
+        await orders.save_order_records(tx, changed_orders)

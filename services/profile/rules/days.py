@@ -1,0 +1,324 @@
+"""The figures one day of a customer's facts adds up to, one small class per kind. Pure.
+
+A day's figures are running aggregates (counts, sums, maxima, counts by category, reason or
+channel), never the facts themselves; ``plus`` adds two days (or a day and a window total) up,
+so a window's figures are the sum of its days'. ``start`` is when the day's first fact
+happened, in microseconds since the epoch (``first`` as a datetime): the whole day counts in a
+window while that fact does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol, Self
+
+# An order is "discounted" when it was paid at least this share below its items' list value.
+DISCOUNT_MIN_SHARE = Decimal("0.05")
+_ZERO = Decimal("0.00")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY_US = 86_400_000_000
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` in microseconds since the epoch."""
+    since = moment - _EPOCH
+    return since.days * DAY_US + since.seconds * 1_000_000 + since.microseconds
+
+
+def moment(value: int) -> datetime:
+    """The moment ``value`` microseconds after the epoch."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def day_of(moment: datetime) -> int:
+    """The UTC day of ``moment``, counted from the epoch."""
+    return micros(moment) // DAY_US
+
+
+class DayFigures(Protocol):
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def first(self) -> datetime: ...
+
+    def plus(self, other: Self) -> Self: ...
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[Self]) -> Self: ...
+
+
+class _Started:
+    start: int
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[Any]) -> Any:
+        """``days`` added up (nothing: empty figures starting at ``start``)."""
+        if not days:
+            return cls(start)  # type: ignore[call-arg]
+        found = days[0]
+        for day in days[1:]:
+            found = found.plus(day)
+        return found
+
+
+Counts = Mapping[str, int]
+
+
+def _add_counts(a: Counts, b: Counts) -> dict[str, int]:
+    total = dict(a)
+    for key, n in b.items():
+        total[key] = total.get(key, 0) + n
+    return total
+
+
+def _add_sums(a: Mapping[str, Decimal], b: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    total = dict(a)
+    for key, value in b.items():
+        total[key] = total.get(key, _ZERO) + value
+    return total
+
+
+@dataclass(frozen=True)
+class ViewDay(_Started):
+    start: int
+    by_category: Counts = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, at: datetime, category: str) -> ViewDay:
+        return cls(micros(at), {category: 1})
+
+    def plus(self, other: ViewDay) -> ViewDay:
+        return ViewDay(
+            min(self.start, other.start), _add_counts(self.by_category, other.by_category)
+        )
+
+
+@dataclass(frozen=True)
+class OrderDay(_Started):
+    start: int
+    orders: int = 0
+    amount: Decimal = _ZERO
+    max_amount: Decimal | None = None
+    max_items: int = 0
+    # Orders by the set of categories they had items of (an order counts once per group).
+    by_categories: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+    category_values: Mapping[str, Decimal] = field(default_factory=dict)
+    channels: Counts = field(default_factory=dict)
+    priced: int = 0  # orders with a list value (with items)
+    discounted: int = 0  # of those, paid at least DISCOUNT_MIN_SHARE below it
+    list_value: Decimal = _ZERO  # of the priced orders
+    discount: Decimal = _ZERO  # list value minus amount paid, of the priced orders
+    refunded: int = 0  # orders of the day refunded (at any time)
+
+    @classmethod
+    def of(
+        cls,
+        at: datetime,
+        amount: Decimal,
+        list_value: Decimal | None,
+        quantity: int,
+        category_values: Mapping[str, Decimal],
+        channel: str | None,
+        *,
+        refunded: bool,
+    ) -> OrderDay:
+        categories = tuple(sorted(category_values))
+        priced = bool(list_value)
+        listed = list_value if priced and list_value is not None else _ZERO
+        return cls(
+            start=micros(at),
+            orders=1,
+            amount=amount,
+            max_amount=amount,
+            max_items=quantity,
+            by_categories={categories: 1} if categories else {},
+            category_values=dict(category_values),
+            channels={} if channel is None else {channel: 1},
+            priced=int(priced),
+            discounted=int(priced and amount <= listed * (1 - DISCOUNT_MIN_SHARE)),
+            list_value=listed,
+            discount=max(_ZERO, listed - amount) if priced else _ZERO,
+            refunded=int(refunded),
+        )
+
+    def plus(self, other: OrderDay) -> OrderDay:
+        by_categories = dict(self.by_categories)
+        for categories, n in other.by_categories.items():
+            by_categories[categories] = by_categories.get(categories, 0) + n
+        return OrderDay(
+            start=min(self.start, other.start),
+            orders=self.orders + other.orders,
+            amount=self.amount + other.amount,
+            max_amount=_max(self.max_amount, other.max_amount),
+            max_items=max(self.max_items, other.max_items),
+            by_categories=by_categories,
+            category_values=_add_sums(self.category_values, other.category_values),
+            channels=_add_counts(self.channels, other.channels),
+            priced=self.priced + other.priced,
+            discounted=self.discounted + other.discounted,
+            list_value=self.list_value + other.list_value,
+            discount=self.discount + other.discount,
+            refunded=self.refunded + other.refunded,
+        )
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[Any]) -> Any:
+        """``days`` added up in one pass (``plus`` over many days copies its maps each time)."""
+        if len(days) < 2:
+            return days[0] if days else cls(start)
+        by_categories: dict[tuple[str, ...], int] = {}
+        category_values: dict[str, Decimal] = {}
+        channels: dict[str, int] = {}
+        first, orders, items, priced, discounted, refunded = days[0].start, 0, 0, 0, 0, 0
+        amount, list_value, discount, max_amount = _ZERO, _ZERO, _ZERO, days[0].max_amount
+        for day in days:
+            first = min(first, day.start)
+            orders += day.orders
+            amount += day.amount
+            if day.max_amount is not None and (max_amount is None or day.max_amount > max_amount):
+                max_amount = day.max_amount
+            items = max(items, day.max_items)
+            priced += day.priced
+            discounted += day.discounted
+            list_value += day.list_value
+            discount += day.discount
+            refunded += day.refunded
+            for categories, n in day.by_categories.items():
+                by_categories[categories] = by_categories.get(categories, 0) + n
+            for category, value in day.category_values.items():
+                category_values[category] = category_values.get(category, _ZERO) + value
+            for channel, n in day.channels.items():
+                channels[channel] = channels.get(channel, 0) + n
+        return cls(
+            first,
+            orders,
+            amount,
+            max_amount,
+            items,
+            by_categories,
+            category_values,
+            channels,
+            priced,
+            discounted,
+            list_value,
+            discount,
+            refunded,
+        )
+
+    def with_refunded_order(self) -> OrderDay:
+        return OrderDay(**{**vars(self), "refunded": self.refunded + 1})
+
+
+@dataclass(frozen=True)
+class RefundDay(_Started):
+    start: int
+    by_reason: Counts = field(default_factory=dict)
+    amount: Decimal = _ZERO
+
+    @classmethod
+    def of(cls, refund: _Refund) -> RefundDay:
+        return cls(micros(refund.at), {refund.reason: 1}, refund.amount)
+
+    def plus(self, other: RefundDay) -> RefundDay:
+        return RefundDay(
+            min(self.start, other.start),
+            _add_counts(self.by_reason, other.by_reason),
+            self.amount + other.amount,
+        )
+
+
+class _Refund(Protocol):
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class ReviewDay(_Started):
+    start: int
+    reviews: int = 0
+    rating_sum: int = 0
+    low: int = 0  # rated 1-2
+    high: int = 0  # rated 4-5
+
+    @classmethod
+    def of(cls, at: datetime, rating: int) -> ReviewDay:
+        return cls(micros(at), 1, rating, int(rating <= 2), int(rating >= 4))
+
+    def plus(self, other: ReviewDay) -> ReviewDay:
+        return ReviewDay(
+            min(self.start, other.start),
+            self.reviews + other.reviews,
+            self.rating_sum + other.rating_sum,
+            self.low + other.low,
+            self.high + other.high,
+        )
+
+
+@dataclass(frozen=True)
+class TicketDay(_Started):
+    start: int
+    by_category: Counts = field(default_factory=dict)
+    inquiries: int = 0  # tickets of kind inquiry
+
+    @classmethod
+    def of(cls, at: datetime, kind: str, category: str) -> TicketDay:
+        return cls(micros(at), {category: 1}, int(kind == "inquiry"))
+
+    def plus(self, other: TicketDay) -> TicketDay:
+        return TicketDay(
+            min(self.start, other.start),
+            _add_counts(self.by_category, other.by_category),
+            self.inquiries + other.inquiries,
+        )
+
+
+@dataclass(frozen=True)
+class ComplaintDay(_Started):
+    start: int
+    by_category: Counts = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, at: datetime, category: str) -> ComplaintDay:
+        return cls(micros(at), {category: 1})
+
+    def plus(self, other: ComplaintDay) -> ComplaintDay:
+        return ComplaintDay(
+            min(self.start, other.start), _add_counts(self.by_category, other.by_category)
+        )
+
+
+@dataclass(frozen=True)
+class ResolutionDay(_Started):
+    start: int
+    low: int = 0  # CSAT 1-2
+    high: int = 0  # CSAT 4-5
+
+    @classmethod
+    def of(cls, at: datetime, csat: int | None) -> ResolutionDay:
+        return cls(
+            micros(at), int(csat is not None and csat <= 2), int(csat is not None and csat >= 4)
+        )
+
+    def plus(self, other: ResolutionDay) -> ResolutionDay:
+        return ResolutionDay(
+            min(self.start, other.start), self.low + other.low, self.high + other.high
+        )
+
+
+def _max(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
