@@ -123,6 +123,9 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self._poll_interval
         while not self._stopping.is_set():
+            # Cleared before the round, not after: a commit that lands while the round reads
+            # must wake the next sleep at once, not be forgotten until the next poll.
+            self._wakeup.clear()
             try:
                 relayed = await self.relay_once()
                 self._metrics.broker_up.set(1)
@@ -136,7 +139,6 @@ class OutboxRelay:
             await self._sleep(backoff)
 
     async def _sleep(self, seconds: float) -> None:
-        self._wakeup.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
 
