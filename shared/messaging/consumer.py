@@ -122,6 +122,10 @@ def _set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> None:
     consumer._fetcher._fetch_max_wait_ms = wait_ms
 
 
+class _Alone(Exception):
+    """A run of one event goes to the per-event path directly."""
+
+
 class _ShutdownDuringRetry(Exception):
     """The process is stopping while an event waits on an outage: leave it uncommitted.
 
@@ -178,8 +182,11 @@ class ConsumerRunner:
                 if batch:
                     last_records = now
                     async with self._batch_lock:
-                        for tp, records in batch.items():
-                            await self._handle_partition(consumer, tp, records)
+                        # After a failed attempt of the whole batch, each event goes alone.
+                        size = await self._handle_batch_at_once(consumer, batch)
+                        if size is not None:
+                            for tp, records in batch.items():
+                                await self._handle_partition(consumer, tp, records, size)
                 if idle != (now - last_records > self._config.idle_after_s):
                     idle = not idle
                     _set_fetch_wait(consumer, self._fetch_wait(idle))
@@ -191,6 +198,45 @@ class ConsumerRunner:
             # Leaving the group needs the broker; without one, stopping must not hang.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), timeout=5)
+
+    async def _handle_batch_at_once(
+        self,
+        consumer: AIOKafkaConsumer,
+        batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> int | None:
+        """Apply a fetched batch of several partitions in one transaction, when it fits one and
+        every record decodes (None: done). Otherwise the transaction size for the partition
+        by partition path: the usual one, or 1 to redo a failed batch event by event, where the
+        retry and dead-letter rules apply to the event that fails.
+
+        Under a steady mix a fetch holds a few events of many partitions; one transaction for
+        all of them costs what one partition's run costs. Within a type, each partition's
+        order is kept (a stable sort); across topics there is no order to keep.
+        """
+        records = [record for part in batch.values() for record in part]
+        usual = self._config.transaction_size
+        if len(batch) < 2 or len(records) > usual:
+            return usual
+        started = time.perf_counter()
+        try:
+            decoded = [(record, self._decode(record)) for record in records]
+        except EventDecodeError:
+            return usual
+        decoded.sort(key=lambda pair: pair[1].type)
+        try:
+            outcomes = await self._applier.apply([event for _, event in decoded])
+        except Exception as exc:
+            log.info("batch redone event by event", extra={"error": repr(exc)[:300]})
+            return 1
+        for (record, _event), outcome in zip(decoded, outcomes, strict=True):
+            self._observe(record.topic, outcome, started)
+        offsets = {tp: part[-1].offset + 1 for tp, part in batch.items()}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The partitions moved to another member; they redeliver and the inbox dedupes.
+            log.warning("offset commit refused", extra={"error": repr(exc)})
+        return None
 
     def _fetch_wait(self, idle: bool) -> int:
         config = self._config
@@ -229,9 +275,9 @@ class ConsumerRunner:
         consumer: AIOKafkaConsumer,
         tp: TopicPartition,
         records: list[ConsumerRecord[Any, Any]],
+        size: int,
     ) -> None:
         next_offset: int | None = None
-        size = self._config.transaction_size
         for start in range(0, len(records), size):
             chunk = records[start : start + size]
             try:
@@ -265,6 +311,8 @@ class ConsumerRunner:
         if not decoded:
             return
         try:
+            if len(records) == 1:
+                raise _Alone  # one event: straight to its own attempts, retries included
             outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception:
             for record, event in decoded:
@@ -277,13 +325,18 @@ class ConsumerRunner:
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
 
+    @staticmethod
+    def _decode(record: ConsumerRecord[Any, Any]) -> TypedEvent[Any]:
+        event = decode_message(record.value, record.headers)
+        if event.type != record.topic:
+            raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {record.topic!r}")
+        return event
+
     async def _decode_or_dead_letter(
         self, record: ConsumerRecord[Any, Any]
     ) -> TypedEvent[Any] | None:
         try:
-            event = decode_message(record.value, record.headers)
-            if event.type != record.topic:
-                raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {record.topic!r}")
+            event = self._decode(record)
         except EventDecodeError as exc:
             await self._dead_letter(record, exc.reason, exc.detail)
             return None
