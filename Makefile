@@ -22,11 +22,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services
-	$(BIN)/pytest -n 2 tests/unit
+	$(BIN)/pytest -n 2 --dist worksteal tests/unit
 	$(BIN)/pytest tests/integration tests/e2e
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 tests/unit
+	$(BIN)/pytest -n 2 --dist worksteal tests/unit
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
