@@ -122,3 +122,13 @@ def test_routes_do_not_touch_the_database(service: str) -> None:
             assert not _starts(name, (*API_FORBIDDEN, f"services.{service}.models")), (
                 f"{module} imports {name}: routes call commands and queries"
             )
+
+
+README_HEADINGS = ["## Owns", "## API", "## Events in and out", "## Rules and decisions"]
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_the_readme_has_the_same_headings_as_every_other(service: str) -> None:
+    lines = (SERVICES_DIR / service / "README.md").read_text().splitlines()
+    headings = [line.strip() for line in lines if line.startswith("## ")]
+    assert headings == README_HEADINGS, headings
