@@ -103,7 +103,6 @@ class ServiceRuntime:
             subscriptions.bind(spec.context) if subscriptions else {},
             self.transactions,
             self.clock,
-            autoflush=subscriptions.autoflush if subscriptions else True,
         )
         config = ConsumerConfig.from_settings(settings)
         urgent = set(subscriptions.urgent if subscriptions else ())

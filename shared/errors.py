@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,11 +38,15 @@ class Conflict(ApiError):
 
 class InvalidInput(ApiError):
     """A field the schema accepts but a rule refuses (an ``opened_at`` in the future, a cursor
-    this API never issued): the same 422 as a schema error, naming the field."""
+    this API never issued): the same 422 as a schema error, naming the field as it does
+    (``opened_at`` in the body, ``query.cursor`` in the query string); a rule across several
+    fields names them all."""
 
-    def __init__(self, field: str, message: str, *, location: str = "body") -> None:
-        super().__init__(422, "invalid_request", f"Invalid input: {field}.")
-        self.fields = [{"field": field, "location": location, "message": message}]
+    def __init__(self, field: str | Sequence[str], message: str, *, location: str = "body") -> None:
+        given = [field] if isinstance(field, str) else list(field)
+        names = [f if location == "body" else f"{location}.{f}" for f in given]
+        super().__init__(422, "invalid_request", f"Invalid input: {', '.join(names)}.")
+        self.fields = [{"field": n, "location": location, "message": message} for n in names]
 
 
 class IdempotencyKeyReused(Conflict):

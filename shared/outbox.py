@@ -72,10 +72,6 @@ class OutboxWriter:
         )
         return event_id
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     async def flush(self) -> None:
         """Write what was published, in publication order; the transaction commits it."""
         if not self._pending:

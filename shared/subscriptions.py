@@ -55,13 +55,9 @@ class Subscriptions(Generic[Ctx]):
         service: str,
         *,
         publishes: Iterable[type[EventData]] = (),
-        autoflush: bool = True,
     ) -> None:
         self.service = service
         self.publishes: frozenset[str] = frozenset(event_type_of(m) for m in publishes)
-        self.autoflush = autoflush
-        """Whether the consumer's transactions autoflush; a service whose handlers keep rows
-        in hand (``tx.held``) turns it off so a run's changes are written together."""
         self._by_type: dict[str, Subscription] = {}
 
     def on(self, *models: type[EventData], urgent: bool = False) -> Callable[[F], F]:

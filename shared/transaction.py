@@ -48,10 +48,9 @@ class TransactionFactory:
     on_outbox_written: Callable[[], None] = lambda: None
 
     @contextlib.asynccontextmanager
-    async def begin(self, now: datetime, *, autoflush: bool = True) -> AsyncIterator[Transaction]:
+    async def begin(self, now: datetime) -> AsyncIterator[Transaction]:
         """Commit on success (the outbox rows first), roll back on error; wake the relay."""
         async with self.sessions() as session:
-            session.sync_session.autoflush = autoflush
             async with session.begin():
                 outbox = OutboxWriter(session, source=self.source, now=now, allowed=self.publishes)
                 tx = Transaction(session=session, now=now, outbox=outbox)

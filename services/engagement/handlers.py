@@ -11,7 +11,7 @@ delivery task after the commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.engagement.commands.decisions import MessageRequest, record_all, settle
@@ -23,7 +23,7 @@ from services.engagement.repository.messages import (
     pending_of,
     update_messages,
 )
-from services.engagement.rules.channels import Purpose, first_reachable
+from services.engagement.rules.channels import Channel, Purpose, first_reachable
 from services.engagement.rules.decision import DeliveryReason, Outcome
 from services.engagement.rules.facts import newer_facts, supersedes
 from services.engagement.rules.silence import COMPLAINT, silence_after_complaint
@@ -129,11 +129,7 @@ async def on_complaints_opened(
         follow_ups.append(
             MessageRequest(
                 customer_id=customer.customer_id,
-                channel=first_reachable(
-                    rows.consents_of(customer),
-                    rows.contact_of(customer),
-                    ctx.settings.follow_up_channels,
-                ),
+                channel=_first_reachable(customer, ctx.settings.follow_up_channels),
                 purpose=Purpose.SERVICE,
                 template=ctx.settings.follow_up_template,
                 trigger="complaint_follow_up",
@@ -214,11 +210,7 @@ async def on_tickets_resolved(
         requests.append(
             MessageRequest(
                 customer_id=data.customer_id,
-                channel=first_reachable(
-                    rows.consents_of(customer),
-                    rows.contact_of(customer),
-                    ctx.settings.coupon_channels,
-                ),
+                channel=_first_reachable(customer, ctx.settings.coupon_channels),
                 purpose=Purpose.MARKETING,
                 template=ctx.settings.coupon_template,
                 trigger="csat_coupon",
@@ -248,6 +240,10 @@ async def on_customers_erased(
         ctx.adapters.forget(customer_id)
     await update_messages(tx.session, pending, SETTLEMENT)
     await rows.save_customers(tx.session, known.values(), rows.ERASURE)
+
+
+def _first_reachable(customer: rows.CustomerRecord | None, channels: Iterable[Channel]) -> Channel:
+    return first_reachable(rows.consents_of(customer), rows.contact_of(customer), channels)
 
 
 def _event_key(kind: str, event: TypedEvent[Any], index: int) -> str:

@@ -166,7 +166,7 @@ def _hold_key(after: str) -> tuple[datetime, str]:
 
 def _foreign_cursor() -> InvalidInput:
     # Named as the kit's own cursor validation names it, so every refused cursor reads alike.
-    return InvalidInput("query.cursor", "not a cursor returned by this API", location="query")
+    return InvalidInput("cursor", "not a cursor returned by this API", location="query")
 
 
 async def verify_ledger(session: AsyncSession, customer_id: str) -> LedgerCheck:

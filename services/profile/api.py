@@ -42,7 +42,7 @@ async def list_customers(
 ) -> CustomerPage:
     if tag is not None and tag not in profile.catalogue.names:
         message = f"unknown tag {tag!r}; GET /v1/tags lists the catalogue"
-        raise InvalidInput("query.tag", message, location="query")
+        raise InvalidInput("tag", message, location="query")
     async with runtime.read() as session:
         listing = await queries.customers_page(session, tag=tag, after=cursor, limit=limit)
     return CustomerPage(

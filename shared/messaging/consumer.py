@@ -91,17 +91,14 @@ class EventApplier:
         handlers: Mapping[str, RunHandler],
         transactions: TransactionFactory,
         clock: Clock,
-        *,
-        autoflush: bool = True,
     ) -> None:
         self.handlers = dict(handlers)
         self._transactions = transactions
         self._clock = clock
-        self._autoflush = autoflush
 
     async def apply(self, events: Sequence[TypedEvent[Any]]) -> list[str]:
         """Apply the run; each event's outcome, "handled" or "duplicate"."""
-        async with self._transactions.begin(self._clock.now(), autoflush=self._autoflush) as tx:
+        async with self._transactions.begin(self._clock.now()) as tx:
             claimed = await inbox.claim_many(
                 tx.session, [event.envelope for event in events], now=tx.now
             )
@@ -190,7 +187,7 @@ class ConsumerRunner:
                 if idle != (now - last_records > self._config.idle_after_s):
                     idle = not idle
                     _set_fetch_wait(consumer, self._fetch_wait(idle))
-                if batch or now - last_lag >= _LAG_EVERY_S:
+                if now - last_lag >= _LAG_EVERY_S:
                     last_lag = now
                     await self._observe_lag(consumer)
         finally:

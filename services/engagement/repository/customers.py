@@ -4,19 +4,18 @@ owns (so handlers of different topics never overwrite each other's fields)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engagement.models import Customer
 from services.engagement.rules.channels import Channel, Contact, consented_channels
 from services.engagement.rules.decision import CustomerState
+from shared.bulk import upsert
 
 customers = cast(Table, Customer.__table__)
 
@@ -103,23 +102,7 @@ async def save_customers(
         {"customer_id": r.customer_id, **_NEW_ROW, **{c: getattr(r, c) for c in columns}}
         for r in records
     ]
-    if rows:
-        statement = _upsert(session.get_bind().dialect.name, columns)
-        await session.execute(statement, rows)
-
-
-@functools.cache
-def _upsert(dialect: str, columns: tuple[str, ...]) -> Any:
-    """`INSERT .. ON CONFLICT (customer_id) DO UPDATE SET <columns>`, built once and run as
-    one executemany: with RETURNING, SQLAlchemy sends it as multi-row inserts from a cached
-    compilation on every driver, where a statement holding the rows as literal VALUES
-    (`shared.bulk.upsert`) is compiled anew for every run."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(customers)
-    return statement.on_conflict_do_update(
-        index_elements=[customers.c.customer_id],
-        set_={name: statement.excluded[name] for name in columns},
-    ).returning(customers.c.customer_id)
+    await upsert(session, customers, rows, key=["customer_id"], update_columns=columns)
 
 
 async def find_customer(session: AsyncSession, customer_id: str) -> CustomerRecord | None:

@@ -24,7 +24,7 @@ async def publish_rulebook(
         rulebook = next_rulebook(in_force.document, changes)
         row = await store_rulebook(tx, rulebook, published_by=admin)
     except InvalidRulebook as exc:
-        raise _refused(str(exc), fields_named(str(exc), changes)) from exc
+        raise InvalidInput(fields_named(str(exc), changes), str(exc)) from exc
     except StaleRulebookVersion as exc:
         raise Conflict("rules_version_conflict", str(exc), next_version=exc.next_version) from exc
     return RulebookPublic(
@@ -39,10 +39,3 @@ def fields_named(message: str, submitted: dict[str, Any]) -> list[str]:
     """The rulebook fields a refusal names, else those submitted (a rule across fields)."""
     named = [field for field in RULEBOOK_FIELDS if re.search(rf"\b{field}\b", message)]
     return named or sorted(submitted) or ["body"]
-
-
-def _refused(message: str, fields: list[str]) -> InvalidInput:
-    """A 422 naming every field (`InvalidInput` names one; a rule across fields names all)."""
-    error = InvalidInput(fields[0], message)
-    error.fields += [{"field": f, "location": "body", "message": message} for f in fields[1:]]
-    return error

@@ -94,9 +94,7 @@ async def test_a_cursor_of_another_list_is_a_422_naming_the_cursor(svc):
         response = await svc.client.get(path, params={"cursor": cursor})
         assert response.status_code == 422, (path, cursor, response.text)
         fields = response.json()["error"]["fields"]
-        assert [(f["field"].removeprefix("query."), f["location"]) for f in fields] == [
-            ("cursor", "query")
-        ]
+        assert [(f["field"], f["location"]) for f in fields] == [("query.cursor", "query")]
 
 
 async def test_an_opened_at_in_the_future_is_a_422_naming_it(svc):
