@@ -1,73 +1,233 @@
 """Set-based writes for batch handlers: one statement per table for a whole run.
 
-``upsert`` inserts rows or, on a key conflict, updates the given columns (SQLite and
-PostgreSQL spell it the same: ``INSERT ... ON CONFLICT (...) DO UPDATE``); ``update_by_key``
-updates many rows by primary key in one executemany. Both take plain dicts, the way the
-repositories of batch handlers hold their rows.
+``insert`` adds rows, ``insert_new`` adds the rows whose key is new and says which,
+``upsert`` inserts or, on a key conflict, updates (or adds to) the given columns, and
+``update_by_key`` rewrites rows by key. All take plain dicts naming the same columns, the way
+the repositories of batch handlers hold their rows.
+
+On PostgreSQL the rows travel as one array per column and the statement unnests them
+(``INSERT ... SELECT FROM unnest(...)``, ``UPDATE ... FROM unnest(...)``): one round trip,
+one parameter per column, and nothing done per row in Python but JSON encoding — an
+executemany processes every value of every row, which costs more than the database's own
+work. On SQLite they are an executemany of a cached statement (SQLite is in-process, so
+there is no round trip to save). Statements are built once per shape.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, update
+from sqlalchemy import JSON, ColumnElement, Table, TextClause, and_, bindparam, insert, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+Rows = Sequence[dict[str, Any]]
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: Rows) -> None:
+    """Insert ``rows`` (all naming the same columns), in their order."""
+    if not rows:
+        return
+    with session.no_autoflush:
+        if on_postgresql(session):
+            columns = tuple(rows[0])
+            statement = _insert_from_arrays(table, columns, "", ())
+            await session.execute(statement, _arrays(table, columns, rows))
+        else:
+            await session.execute(insert(table), list(rows))
+
+
+async def insert_new(
+    session: AsyncSession,
+    table: Table,
+    rows: Rows,
+    *,
+    returning: Sequence[str],
+    key: Sequence[str] | None = None,
+    fill: Sequence[str] = (),
+    fill_when_null: str | None = None,
+) -> list[tuple[Any, ...]]:
+    """Insert the ``rows`` whose ``key`` (default: the primary key) is new, no key twice;
+    returns their ``returning`` columns. A row already there whose ``fill_when_null`` column is
+    null takes the new row's ``fill`` columns, and is returned too."""
+    if not rows:
+        return []
+    key = tuple(key or (column.name for column in table.primary_key))
+    fill = tuple(fill) if fill_when_null else ()
+    with session.no_autoflush:
+        if on_postgresql(session):
+            columns = tuple(rows[0])
+            where = f" WHERE t.{fill_when_null} IS NULL" if fill else ""
+            conflict = _on_conflict(key, fill, ()) + where
+            statement = _insert_from_arrays(table, columns, conflict, tuple(returning))
+            result = await session.execute(statement, _arrays(table, columns, rows))
+        else:
+            returned = tuple(returning)
+            sqlite_statement = _sqlite_insert_new(table, key, returned, fill, fill_when_null)
+            result = await session.execute(sqlite_statement, list(rows))
+        return [tuple(row) for row in result]
 
 
 async def upsert(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    rows: Rows,
     *,
     key: Sequence[str],
     update_columns: Sequence[str] | None = None,
+    add_columns: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``; where ``key`` already exists, set ``update_columns`` (default: every
-    non-key column given) from the new row, or leave it alone when there is none to set.
-    All rows name the same columns; one executemany of a statement compiled once."""
+    """Insert ``rows`` (no key twice); where ``key`` already exists, set ``update_columns``
+    (default: every non-key column given but ``add_columns``) from the new row and add the new
+    row's ``add_columns`` to the stored ones; leave the row alone when there is nothing to set."""
     if not rows:
         return
-    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    key, add = tuple(key), tuple(add_columns)
     columns = tuple(rows[0])
-    to_update = tuple(c for c in (update_columns or columns) if c not in key)
-    statement = _upsert_statement(table, tuple(key), to_update, on_postgresql)
+    given = update_columns if update_columns is not None else columns
+    to_set = tuple(c for c in given if c not in key and c not in add)
     with session.no_autoflush:
-        await session.execute(statement, list(rows))
-
-
-@functools.lru_cache(maxsize=512)
-def _upsert_statement(
-    table: Table, key: tuple[str, ...], to_update: tuple[str, ...], on_postgresql: bool
-) -> Any:
-    dialect = postgresql if on_postgresql else sqlite
-    statement: Any = dialect.insert(table)
-    if to_update:
-        return statement.on_conflict_do_update(
-            index_elements=list(key), set_={name: statement.excluded[name] for name in to_update}
-        )
-    return statement.on_conflict_do_nothing(index_elements=list(key))
+        if on_postgresql(session):
+            statement = _insert_from_arrays(table, columns, _on_conflict(key, to_set, add), ())
+            await session.execute(statement, _arrays(table, columns, rows))
+        else:
+            await session.execute(_sqlite_upsert(table, key, to_set, add), list(rows))
 
 
 async def update_by_key(
-    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str]
+    session: AsyncSession, table: Table, rows: Rows, *, key: Sequence[str]
 ) -> None:
-    """``UPDATE table SET <other columns> WHERE <key columns> = ...`` for every row, one
-    executemany (all rows must name the same columns)."""
+    """``UPDATE table SET <other columns> WHERE <key columns> = ...`` for every row (all naming
+    the same columns); a row not there is not written."""
     if not rows:
         return
-    values = [name for name in rows[0] if name not in key]
-    statement = (
-        update(table)
+    key = tuple(key)
+    columns = tuple(rows[0])
+    with session.no_autoflush:
+        if on_postgresql(session):
+            statement = _update_from_arrays(table, columns, key)
+            await session.execute(statement, _arrays(table, columns, rows))
+            return
+        values = tuple(name for name in columns if name not in key)
+        parameters = [
+            {**{f"key_{n}": row[n] for n in key}, **{f"new_{n}": row[n] for n in values}}
+            for row in rows
+        ]
+        await session.execute(_sqlite_update(table, key, values), parameters)
+
+
+# PostgreSQL: one array per column.
+
+
+def _arrays(table: Table, columns: tuple[str, ...], rows: Rows) -> dict[str, list[Any]]:
+    arrays: dict[str, list[Any]] = {}
+    for name in columns:
+        values = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            values = [None if value is None else json.dumps(value) for value in values]
+        arrays[name] = values
+    return arrays
+
+
+def _on_conflict(key: tuple[str, ...], to_set: tuple[str, ...], add: tuple[str, ...]) -> str:
+    assignments = [f"{name} = EXCLUDED.{name}" for name in to_set]
+    assignments += [f"{name} = t.{name} + EXCLUDED.{name}" for name in add]
+    if not assignments:
+        return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(assignments)}"
+
+
+@functools.cache
+def _insert_from_arrays(
+    table: Table, columns: tuple[str, ...], conflict: str, returning: tuple[str, ...]
+) -> TextClause:
+    returned = f" RETURNING {', '.join(f't.{name}' for name in returning)}" if returning else ""
+    # WITH ORDINALITY + ORDER BY: rows are inserted in the order given (sequence columns and
+    # the ledger's order depend on it).
+    return text(
+        f"INSERT INTO {table.name} AS t ({', '.join(columns)}) "
+        f"SELECT {_values(table, columns)} FROM {_unnest(table, columns)} ORDER BY v.ordinality "
+        f"{conflict}{returned}"
+    )
+
+
+@functools.cache
+def _update_from_arrays(table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> TextClause:
+    values = (name for name in columns if name not in key)
+    assignments = ", ".join(f"{name} = {_value(table, name)}" for name in values)
+    matches = " AND ".join(f"{table.name}.{name} = v.{name}" for name in key)
+    return text(
+        f"UPDATE {table.name} SET {assignments} FROM {_unnest(table, columns)} WHERE {matches}"
+    )
+
+
+def _unnest(table: Table, columns: tuple[str, ...]) -> str:
+    arrays = ", ".join(f"CAST(:{name} AS {_array_type(table, name)}[])" for name in columns)
+    return f"unnest({arrays}) WITH ORDINALITY AS v({', '.join(columns)}, ordinality)"
+
+
+def _values(table: Table, columns: tuple[str, ...]) -> str:
+    return ", ".join(_value(table, name) for name in columns)
+
+
+def _value(table: Table, name: str) -> str:
+    return f"CAST(v.{name} AS JSON)" if isinstance(table.c[name].type, JSON) else f"v.{name}"
+
+
+def _array_type(table: Table, name: str) -> str:
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        return "TEXT"
+    return str(column_type.compile(dialect=postgresql.dialect()))
+
+
+# SQLite: an executemany of a cached statement.
+
+
+@functools.cache
+def _sqlite_insert_new(
+    table: Table,
+    key: tuple[str, ...],
+    returning: tuple[str, ...],
+    fill: tuple[str, ...],
+    fill_when_null: str | None,
+) -> Any:
+    statement: Any = sqlite.insert(table)
+    returned = [table.c[name] for name in returning]
+    if fill_when_null is None or not fill:
+        return statement.on_conflict_do_nothing(index_elements=list(key)).returning(*returned)
+    where: ColumnElement[bool] = table.c[fill_when_null].is_(None)
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: statement.excluded[name] for name in fill},
+        where=where,
+    ).returning(*returned)
+
+
+@functools.cache
+def _sqlite_upsert(
+    table: Table, key: tuple[str, ...], to_set: tuple[str, ...], add: tuple[str, ...]
+) -> Any:
+    statement: Any = sqlite.insert(table)
+    assignments = {name: statement.excluded[name] for name in to_set}
+    assignments.update({name: table.c[name] + statement.excluded[name] for name in add})
+    if not assignments:
+        return statement.on_conflict_do_nothing(index_elements=list(key))
+    return statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
+
+
+@functools.cache
+def _sqlite_update(table: Table, key: tuple[str, ...], values: tuple[str, ...]) -> Any:
+    return (
+        sql_update(table)
         .where(and_(*(table.c[name] == bindparam(f"key_{name}") for name in key)))
         .values({name: bindparam(f"new_{name}") for name in values})
     )
-    parameters = [
-        {**{f"key_{n}": row[n] for n in key}, **{f"new_{n}": row[n] for n in values}}
-        for row in rows
-    ]
-    with session.no_autoflush:
-        await session.connection()
-        await session.execute(statement, parameters)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import bulk
 from shared.events.envelope import CloudEvent
 from shared.tables import inbox
 
@@ -37,9 +38,7 @@ async def claim_many(
 ) -> list[bool]:
     """Claim a run of events in one statement; for each, whether this transaction claimed it.
 
-    An event seen before (or earlier in the same run) is not claimed again. The statement is
-    the same for every run (an executemany of one cached INSERT ... RETURNING), so it is
-    compiled once, not once per run size.
+    An event seen before (or earlier in the same run) is not claimed again.
     """
     if not events:
         return []
@@ -50,22 +49,9 @@ async def claim_many(
         {"source": s, "event_id": i, "event_type": events[n].type, "processed_at": now}
         for (s, i), n in first_of.items()
     ]
-    statement = _CLAIM[session.get_bind().dialect.name == "postgresql"]
-    with session.no_autoflush:
-        result = await session.execute(statement, rows)
-        claimed = {(row.source, row.event_id) for row in result}
+    inserted = await bulk.insert_new(session, inbox, rows, returning=("source", "event_id"))
+    claimed = set(inserted)
     return [
         first_of[key] == index and key in claimed
         for index, key in enumerate((event.source, event.id) for event in events)
     ]
-
-
-def _claim_statement(dialect: Any) -> Any:
-    return (
-        dialect.insert(inbox)
-        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.event_id])
-        .returning(inbox.c.source, inbox.c.event_id)
-    )
-
-
-_CLAIM = {True: _claim_statement(postgresql), False: _claim_statement(sqlite)}

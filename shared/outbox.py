@@ -16,9 +16,10 @@ import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy import Row, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import bulk
 from shared.clock import Clock
 from shared.db import READ_ONLY
 from shared.events.catalogue import CustomerEventData, event_type_of
@@ -77,8 +78,7 @@ class OutboxWriter:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        with self._session.no_autoflush:
-            await self._session.execute(insert(outbox), rows)
+        await bulk.insert_rows(self._session, outbox, rows)
         self._session.info["outbox_written"] = True
 
 

@@ -4,20 +4,19 @@ statement per run (a multi-row insert, an update by key)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engagement.models import Message
 from services.engagement.repository.customers import chunks
 from services.engagement.rules.channels import Purpose
 from services.engagement.rules.decision import COUNTED_AGAINST_CAP, PENDING
+from shared import bulk
 from shared.bulk import update_by_key
 
 messages = cast(Table, Message.__table__)
@@ -71,23 +70,12 @@ def _records(rows: Iterable[Any]) -> list[MessageRecord]:
 
 async def insert_messages(session: AsyncSession, records: Sequence[MessageRecord]) -> set[str]:
     """Insert the records, leaving out any whose dedupe key a message already holds; the ids
-    of those inserted. One executemany of a statement built once, which SQLAlchemy sends as
-    multi-row inserts (rows given as literal VALUES would be compiled anew for every run)."""
-    if not records:
-        return set()
-    statement = _insert(session.get_bind().dialect.name)
-    inserted = await session.execute(statement, [_row(record) for record in records])
-    return set(inserted.scalars().all())
-
-
-@functools.cache
-def _insert(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(messages)
-        .on_conflict_do_nothing(index_elements=[messages.c.dedupe_key])
-        .returning(messages.c.message_id)
+    of those inserted. One statement (`shared.bulk`)."""
+    rows = [_row(record) for record in records]
+    inserted = await bulk.insert_new(
+        session, messages, rows, key=("dedupe_key",), returning=("message_id",)
     )
+    return {message_id for (message_id,) in inserted}
 
 
 async def update_messages(

@@ -6,21 +6,12 @@ inserts); lots, holds, orders and the days' credited earns are upserted; refunds
 keys are inserted; each business month's spend is added to in place. Only what differs from
 what was loaded is written. Call it once, at the end of the unit of work.
 
-Each statement is executed once with all its rows (an executemany: compiled once and cached,
-the rows sent together).
+Each statement is executed once with all its rows (`shared.bulk`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Table, insert
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loyalty.repository.accounts import Accounts, LoadedAccount
 from services.loyalty.repository.rows import (
@@ -49,20 +40,19 @@ class AccountOpenedMeanwhile(RuntimeError):
 
 async def save_accounts(tx: Transaction, accounts: Accounts) -> None:
     session, now = tx.session, tx.now
-    statements = _statements(session.get_bind().dialect.name)
     changed = _Changes()
     for loaded in accounts:
         if loaded.touched and loaded.with_book:
             changed.collect(loaded, now)
     opened = [_opened_values(a, now) for a in accounts if a.opened_at is not None]
     if opened:
-        inserted = set((await session.scalars(statements.open_accounts, opened)).all())
-        missing = sorted({values["customer_id"] for values in opened} - inserted)
+        inserted = await bulk.insert_new(session, ACCOUNTS, opened, returning=("customer_id",))
+        missing = sorted({values["customer_id"] for values in opened} - {c for (c,) in inserted})
         if missing:
             raise AccountOpenedMeanwhile(f"accounts opened meanwhile: {missing[:5]}")
     updated = [_account_values(a, now) for a in accounts if a.is_stored and a.touched]
     await bulk.update_by_key(session, ACCOUNTS, updated, key=["customer_id"])
-    await _insert(session, LEDGER, accounts.ledger_rows)
+    await bulk.insert_rows(session, LEDGER, accounts.ledger_rows)
     accounts.ledger_rows = []
     await bulk.upsert(
         session, LOTS, changed.lots, key=["customer_id", "lot_id"], update_columns=["remaining"]
@@ -75,11 +65,16 @@ async def save_accounts(tx: Transaction, accounts: Accounts) -> None:
         update_columns=["points", "status", "resolved_at", "resolved_by"],
     )
     await bulk.upsert(session, ORDERS, changed.orders, key=["customer_id", "order_id"])
-    await _insert(session, ORDER_REFUNDS, changed.refunds)
-    await _insert(session, CLAIMED, changed.claims)
+    await bulk.insert_rows(session, ORDER_REFUNDS, changed.refunds)
+    await bulk.insert_rows(session, CLAIMED, changed.claims)
     await bulk.upsert(session, DAYS, changed.days, key=["customer_id", "business_day"])
-    if changed.months:
-        await session.execute(statements.add_to_months, changed.months)
+    await bulk.upsert(
+        session,
+        MONTHS,
+        changed.months,
+        key=["customer_id", "business_month"],
+        add_columns=["net_spend_fen"],
+    )
 
 
 class _Changes:
@@ -156,32 +151,3 @@ def _opened_values(loaded: LoadedAccount, now: datetime) -> Values:
     values["created_at"] = loaded.opened_at
     values["updated_at"] = now if loaded.touched else loaded.opened_at
     return values
-
-
-@dataclass(frozen=True)
-class _Statements:
-    """The two writes `shared.bulk` does not spell, built once per dialect."""
-
-    open_accounts: Any
-    add_to_months: Any
-
-
-@functools.cache
-def _statements(dialect_name: str) -> _Statements:
-    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
-    months = dialect.insert(MONTHS)
-    return _Statements(
-        open_accounts=dialect.insert(ACCOUNTS)
-        .on_conflict_do_nothing(index_elements=["customer_id"])
-        .returning(ACCOUNTS.c.customer_id),
-        add_to_months=months.on_conflict_do_update(
-            index_elements=["customer_id", "business_month"],
-            set_={"net_spend_fen": MONTHS.c.net_spend_fen + months.excluded.net_spend_fen},
-        ),
-    )
-
-
-async def _insert(session: AsyncSession, table: Table, rows: Sequence[Values]) -> None:
-    """One executemany: the statement is compiled once and cached."""
-    if rows:
-        await session.execute(insert(table), list(rows))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Select, Table, delete, insert, select
+from sqlalchemy import RowMapping, Select, Table, delete, select
 
 from services.profile.models import Customer, CustomerOrder
 from services.profile.repository import tags
@@ -22,7 +22,7 @@ from services.profile.repository.facts import StoredDays, facts_from_json, facts
 from services.profile.rules.customer import CustomerProfile
 from services.profile.rules.evaluation import CustomerState
 from services.profile.rules.summary import Activity
-from shared.bulk import update_by_key
+from shared import bulk
 from shared.tables import outbox
 from shared.transaction import Transaction
 
@@ -90,14 +90,13 @@ def _row(write: CustomerWrite, stored: StoredDays) -> dict[str, Any]:
 
 
 async def save_customers(tx: Transaction, writes: Sequence[CustomerWrite]) -> None:
-    """Write the customers (one INSERT for those first heard of, one UPDATE executemany for
-    the others) and their changes of tags; a tag added holds since the evaluation moment."""
+    """Write the customers (one INSERT for those first heard of, one UPDATE for the others)
+    and their changes of tags; a tag added holds since the evaluation moment."""
     session, stored = tx.session, tx.held(StoredDays)
     new = [_row(w, stored) for w in writes if w.before is None]
     known = [_row(w, stored) for w in writes if w.before is not None]
-    if new:
-        await session.execute(insert(_customers), new)
-    await update_by_key(session, _customers, known, key=["customer_id"])
+    await bulk.insert_rows(session, _customers, new)
+    await bulk.update_by_key(session, _customers, known, key=["customer_id"])
     removed: list[tuple[str, str]] = []
     added: list[tuple[str, str, datetime]] = []
     for write in writes:

@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, tuple_
+from sqlalchemy import Table, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profile.models import CustomerTag
+from shared import bulk
 from shared.transaction import Transaction
 
 _tags = cast(Table, CustomerTag.__table__)
@@ -27,7 +28,7 @@ async def write_changes(
         await tx.session.execute(delete(_tags).where(pairs))
     if added:
         rows = [{"customer_id": c, "tag": tag, "since": since} for c, tag, since in added]
-        await tx.session.execute(insert(_tags), rows)
+        await bulk.insert_rows(tx.session, _tags, rows)
 
 
 async def tags_of_many(

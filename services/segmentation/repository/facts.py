@@ -13,9 +13,9 @@ from sqlalchemy import Table, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.segmentation.models import CustomerComplaint, CustomerOrder, Erasure
-from services.segmentation.repository import sets
 from services.segmentation.repository.members import MEMBERS
 from services.segmentation.rules.facts import later_erasure
+from shared import bulk
 
 ORDERS = cast(Table, CustomerOrder.__table__)
 COMPLAINTS = cast(Table, CustomerComplaint.__table__)
@@ -59,7 +59,7 @@ async def land_orders(session: AsyncSession, orders: Sequence[OrderRow]) -> dict
         }
         for order in orders
     ]
-    landed = await sets.insert_new(
+    landed = await bulk.insert_new(
         session,
         ORDERS,
         rows,
@@ -88,8 +88,8 @@ async def orders_by_key(
 async def save_refunds(session: AsyncSession, orders: Sequence[OrderRow]) -> None:
     """Write what the orders now have refunded; an order not yet placed is kept for it."""
     rows = [_order_values(order) for order in orders]
-    await sets.upsert(
-        session, ORDERS, rows, key=("customer_id", "order_id"), update=("refunded_fen",)
+    await bulk.upsert(
+        session, ORDERS, rows, key=("customer_id", "order_id"), update_columns=("refunded_fen",)
     )
 
 
@@ -115,7 +115,7 @@ async def record_complaints(
     """Record (customer_id, ticket_id, opened_at), each ticket once (``complaints`` name each
     once); returns those new to us."""
     rows = [{"customer_id": c, "ticket_id": t, "opened_at": at} for c, t, at in complaints]
-    new = await sets.insert_new(session, COMPLAINTS, rows, returning=("customer_id", "ticket_id"))
+    new = await bulk.insert_new(session, COMPLAINTS, rows, returning=("customer_id", "ticket_id"))
     return {(customer_id, ticket_id) for customer_id, ticket_id in new}
 
 
@@ -125,7 +125,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, erased_at: 
         await session.execute(delete(table).where(table.c.customer_id == customer_id))
     known = (await erasures(session, [customer_id])).get(customer_id)
     row = {"customer_id": customer_id, "erased_at": later_erasure(known, erased_at)}
-    await sets.upsert(session, ERASURES, [row], key=("customer_id",))
+    await bulk.upsert(session, ERASURES, [row], key=("customer_id",))
 
 
 def _order_values(order: OrderRow) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from sqlalchemy import Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.segmentation.models import SegmentMember
-from services.segmentation.repository import sets
 from services.segmentation.rules.figures import CustomerFigures
 from services.segmentation.rules.reevaluation import MemberState, Reevaluation
+from shared import bulk
 from shared.money import to_fen
 
 MEMBERS = cast(Table, SegmentMember.__table__)
@@ -124,13 +124,13 @@ def member_row(member: Member, outcome: Reevaluation) -> dict[str, Any]:
 
 async def save_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or rewrite the members' rows, one statement."""
-    await sets.upsert(session, MEMBERS, rows, key=("customer_id",))
+    await bulk.upsert(session, MEMBERS, rows, key=("customer_id",))
 
 
 async def update_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Rewrite members known to exist (a member erased meanwhile stays erased), one
     statement. Every row names the same columns."""
-    await sets.update_by_key(session, MEMBERS, rows, key="customer_id")
+    await bulk.update_by_key(session, MEMBERS, rows, key=("customer_id",))
 
 
 @cache

@@ -15,8 +15,8 @@ from sqlalchemy import TextClause, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.segmentation.repository.members import MEMBERS
-from services.segmentation.repository.sets import dialect_name, update_by_key
 from services.segmentation.rules.reevaluation import RecencyRefresh
+from shared.bulk import on_postgresql, update_by_key
 
 ReviewKey = tuple[datetime, str]
 """(review_at, customer_id): where a sweep is in the queue of due members."""
@@ -67,7 +67,7 @@ async def save_refreshes(
         }
         for customer_id, refresh in refreshes
     ]
-    await update_by_key(session, MEMBERS, rows, key="customer_id")
+    await update_by_key(session, MEMBERS, rows, key=("customer_id",))
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class ReviewedChunk:
 
 
 def refreshes_in_sql(session: AsyncSession) -> bool:
-    return dialect_name(session) == "postgresql"
+    return on_postgresql(session)
 
 
 async def refresh_settled(

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, insert, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ticketing.models import IS_OPEN, PriorityChange, Ticket
 from services.ticketing.repository.tickets import state_of
 from services.ticketing.rules.ticket import Change, TicketState, apply_change
+from shared import bulk
 from shared.bulk import update_by_key
 
 tickets = cast(Table, Ticket.__table__)
@@ -150,10 +151,8 @@ class OpenTickets:
     async def save(self, session: AsyncSession) -> None:
         """New tickets, then the changed ones, then the history entries, each in one
         statement; nothing when nothing changed."""
-        if self._new:
-            await session.execute(
-                insert(tickets), [_new_row(held, opened) for held, opened in self._new.values()]
-            )
+        new_rows = [_new_row(held, opened) for held, opened in self._new.values()]
+        await bulk.insert_rows(session, tickets, new_rows)
         # In id order, so writers that meet on the same tickets lock them alike.
         await update_by_key(
             session,
@@ -161,8 +160,7 @@ class OpenTickets:
             [_changed_row(self._changed[ticket_id]) for ticket_id in sorted(self._changed)],
             key=["id"],
         )
-        if self._history:
-            await session.execute(insert(priority_changes), self._history)
+        await bulk.insert_rows(session, priority_changes, self._history)
         self._new, self._changed, self._history = {}, {}, []
 
 
