@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import KeyRing
 from shared.clock import Clock, SystemClock
@@ -210,11 +211,17 @@ async def _broker_reachable(bootstrap: str) -> bool:
     return False
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+def _running(request: Request) -> ServiceRuntime:
     runtime = request.app.state.runtime
     if not isinstance(runtime, ServiceRuntime):
         raise RuntimeError("the service is not running")
     return runtime
+
+
+async def runtime_of(request: Request) -> ServiceRuntime:
+    # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread
+    # hand-off per request for a lookup.
+    return _running(request)
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
@@ -223,12 +230,12 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
 Context = TypeVar("Context")
 
 
-def context_dependency(kind: type[Context]) -> Callable[[Request], Context]:
+def context_dependency(kind: type[Context]) -> Callable[[Request], Awaitable[Context]]:
     """A dependency handing routes the service's typed context; each service's ``context.py``
     names it once: ``EngagementDep = Annotated[EngagementContext, Depends(...)]``."""
 
-    def dependency(request: Request) -> Context:
-        context = runtime_of(request).context
+    async def dependency(request: Request) -> Context:
+        context = _running(request).context
         if not isinstance(context, kind):
             raise RuntimeError(f"the service's context is not a {kind.__name__}")
         return context
@@ -281,23 +288,42 @@ def attach_runtime(app: FastAPI) -> ServiceRuntime:
 
 
 def _install_http_metrics(app: FastAPI, metrics: ServiceMetrics) -> None:
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(_HttpMetrics, metrics=metrics)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class _HttpMetrics:
+    """Requests and their latency by method, route template and status. Plain ASGI: a
+    ``BaseHTTPMiddleware`` runs every request in a task of its own and streams the response
+    through a queue, which costs more than the customer 360 read itself."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self._app(scope, receive, observed_send)
         finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.http_requests.labels(request.method, template, str(status)).inc()
-            metrics.http_latency.labels(request.method, template).observe(
-                time.perf_counter() - started
-            )
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics = self._metrics
+            metrics.http_requests.labels(method, template, str(status)).inc()
+            metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
 
 
 def _operations_router() -> APIRouter:

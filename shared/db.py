@@ -40,7 +40,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault(
                 "connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
             )
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        # No ping before each checkout (a round trip per request and per transaction): a
+        # connection found broken fails its one use, which invalidates the whole pool; the
+        # API answers that request 503 and the consumer retries it.
+        return create_async_engine(url, **kwargs)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -61,11 +61,18 @@ class TransactionFactory:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session for queries: on SQLite it never waits for the writer's lock
-        (WAL readers see the last commit); nothing it does is committed."""
+        """A read-only session for queries; nothing it does is committed. On PostgreSQL each
+        statement runs on its own (autocommit: no BEGIN and ROLLBACK round trips; a READ
+        COMMITTED transaction gives each statement its own snapshot anyway); on SQLite it
+        never waits for the writer's lock (WAL readers see the last commit)."""
         async with self.sessions() as session:
-            await session.connection(execution_options={READ_ONLY: True})
+            on_sqlite = session.get_bind().dialect.name == "sqlite"
+            await session.connection(execution_options=_READ if on_sqlite else _AUTOCOMMIT)
             try:
                 yield session
             finally:
                 await session.rollback()
+
+
+_READ = {READ_ONLY: True}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
