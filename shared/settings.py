@@ -39,7 +39,8 @@ class ServiceSettings(BaseSettings):
         description="Idempotent producer; off for brokers that reject InitProducerId.",
     )
     kafka_fetch_max_wait_ms: int = Field(
-        default=10, description="Fetch wait while a consumer is busy (records arrived <1 s ago)."
+        default=10,
+        description="Fetch wait while records stream in (doubling to the idle wait when not).",
     )
     kafka_idle_fetch_max_wait_ms: int = Field(
         default=1000, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."

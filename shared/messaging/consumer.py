@@ -45,10 +45,10 @@ class ConsumerConfig:
     max_attempts: int = 5
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
-    """How long the broker may hold a fetch while the consumer is busy."""
+    """How long the broker may hold a fetch while records are arriving."""
     idle_fetch_max_wait_ms: int = 1000
-    """... and once nothing arrived for ``idle_after_s``: the stack at rest polls rarely."""
-    idle_after_s: float = 1.0
+    """... doubling from the above with every empty fetch up to this: at rest, a consumer
+    polls about once a second; after a lone event it polls a few times, not a hundred."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
 
@@ -119,6 +119,39 @@ def _set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> None:
     consumer._fetcher._fetch_max_wait_ms = wait_ms
 
 
+class _FetchWait:
+    """How long the broker may hold the consumer's next fetch: short while records stream in
+    (a fetch brings ``_STREAMING`` or more), halved after a fetch that brought a few, doubled
+    after an empty one, between the busy and the idle wait. A fixed short wait would keep
+    every consumer fetching a hundred times a second under a trickle of events (most of the
+    broker's CPU, and the latency of everything else); a fixed long one would add up to half
+    of it to the first records after a pause (the embedded broker holds a fetch that long)."""
+
+    def __init__(self, busy_ms: int, idle_ms: int) -> None:
+        self.busy_ms, self.idle_ms = busy_ms, max(busy_ms, idle_ms)
+        self.ms = busy_ms
+
+    @property
+    def getmany_timeout_ms(self) -> int:
+        # About one fetch per loop, so the wait moves with each answer; at most 200 ms
+        # between checks of the stop flag.
+        return max(10, min(self.ms, 200))
+
+    def after_fetch(self, records: int) -> bool:
+        """Move the wait after a fetch that brought ``records``; whether it changed."""
+        if records >= _STREAMING:
+            wait = self.busy_ms
+        elif records:
+            wait = max(self.busy_ms, self.ms // 2)
+        else:
+            wait = min(self.ms * 2, self.idle_ms)
+        changed, self.ms = wait != self.ms, wait
+        return changed
+
+
+_STREAMING = 10
+
+
 class _Alone(Exception):
     """A run of one event goes to the per-event path directly."""
 
@@ -170,23 +203,23 @@ class ConsumerRunner:
         if consumer is None:
             return
         loop = asyncio.get_running_loop()
-        last_records = last_lag = loop.time()
-        idle = False
+        last_lag = loop.time()
+        wait = _FetchWait(self._config.fetch_max_wait_ms, self._config.idle_fetch_max_wait_ms)
         try:
             while not self._stopping.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=self._config.batch_size)
+                batch = await consumer.getmany(
+                    timeout_ms=wait.getmany_timeout_ms, max_records=self._config.batch_size
+                )
                 now = loop.time()
+                if wait.after_fetch(sum(map(len, batch.values()))):
+                    _set_fetch_wait(consumer, wait.ms)
                 if batch:
-                    last_records = now
                     async with self._batch_lock:
                         # After a failed attempt of the whole batch, each event goes alone.
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
                             for tp, records in batch.items():
                                 await self._handle_partition(consumer, tp, records, size)
-                if idle != (now - last_records > self._config.idle_after_s):
-                    idle = not idle
-                    _set_fetch_wait(consumer, self._fetch_wait(idle))
                 if now - last_lag >= _LAG_EVERY_S:
                     last_lag = now
                     await self._observe_lag(consumer)
@@ -234,10 +267,6 @@ class ConsumerRunner:
             # The partitions moved to another member; they redeliver and the inbox dedupes.
             log.warning("offset commit refused", extra={"error": repr(exc)})
         return None
-
-    def _fetch_wait(self, idle: bool) -> int:
-        config = self._config
-        return config.idle_fetch_max_wait_ms if idle else config.fetch_max_wait_ms
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         failures = 0

@@ -25,7 +25,6 @@ class Plan:
     lag_sample_s: float
     # 3. complaint latency
     complaint_samples: int
-    complaint_poll_s: float
     complaint_timeout_s: float
     broker_latency_samples: int
     # 4. customer 360
@@ -66,7 +65,6 @@ FULL = Plan(
     mix_drain_timeout_s=60,
     lag_sample_s=5,
     complaint_samples=100,
-    complaint_poll_s=0.003,
     complaint_timeout_s=10,
     broker_latency_samples=200,
     seed_customers=10_000,
@@ -99,7 +97,6 @@ QUICK = Plan(
     mix_drain_timeout_s=10,
     lag_sample_s=5,
     complaint_samples=20,
-    complaint_poll_s=0.003,
     complaint_timeout_s=5,
     broker_latency_samples=30,
     seed_customers=1_000,

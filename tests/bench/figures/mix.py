@@ -121,8 +121,7 @@ async def measure(bench: BenchContext, stack: Stack, complaint_baseline: float |
             started = loop.time()
             if with_complaints:
                 complaints = asyncio.create_task(
-                    complaint.run_samples(stack, None, plan.complaint_poll_s,
-                                          plan.complaint_timeout_s,
+                    complaint.run_samples(stack, None, plan.complaint_timeout_s,
                                           until=started + plan.mix_seconds, pause_s=0.5)
                 )  # fmt: skip
             samples = await _sample_lag(stack, started, plan.mix_seconds, plan.lag_sample_s)
