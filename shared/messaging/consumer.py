@@ -133,9 +133,9 @@ class _FetchWait:
 
     @property
     def getmany_timeout_ms(self) -> int:
-        # About one fetch per loop, so the wait moves with each answer; at most 200 ms
-        # between checks of the stop flag.
-        return max(10, min(self.ms, 200))
+        # While the wait moves, about one fetch per loop, so it moves with each answer; at
+        # rest, 200 ms between checks of the stop flag.
+        return 200 if self.ms >= self.idle_ms else max(10, min(self.ms, 200))
 
     def after_fetch(self, records: int) -> bool:
         """Move the wait after a fetch that brought ``records``; whether it changed."""
