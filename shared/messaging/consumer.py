@@ -279,6 +279,9 @@ class ConsumerRunner:
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self._config.fetch_max_wait_ms,
                 max_poll_records=self._config.batch_size,
+                # A backlog arrives in runs as long as a transaction takes (records are about
+                # 1 KiB), so a customer's many events are applied together.
+                max_partition_fetch_bytes=max(1 << 20, self._config.transaction_size * 2048),
                 session_timeout_ms=self._config.session_timeout_ms,
                 heartbeat_interval_ms=self._config.heartbeat_interval_ms,
             )
