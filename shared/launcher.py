@@ -22,6 +22,10 @@ from shared.messaging.embedded_broker import EmbeddedBroker, free_port
 from shared.messaging.topics import ensure_topics
 from shared.registry import SERVICE_PORTS
 
+# With the embedded broker a first join waits about half the session timeout: keep it short.
+EMBEDDED_SESSION_TIMEOUT_MS = 6000
+EMBEDDED_HEARTBEAT_INTERVAL_MS = 2000
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -93,8 +97,10 @@ class Launcher:
         if embedded:
             # The embedded broker rejects InitProducerId; a short session keeps joins quick.
             env.setdefault("LOOPCRM_KAFKA_IDEMPOTENCE", "false")
-            env.setdefault("LOOPCRM_KAFKA_SESSION_TIMEOUT_MS", "6000")
-            env.setdefault("LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", "2000")
+            env.setdefault("LOOPCRM_KAFKA_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
+            env.setdefault(
+                "LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", str(EMBEDDED_HEARTBEAT_INTERVAL_MS)
+            )
         env.pop("LOOPCRM_DATABASE_URL", None)
         log = open(self._logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self._children[name] = subprocess.Popen(

@@ -46,7 +46,7 @@ class ConsumerConfig:
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
     """How long the broker may hold a fetch while records are arriving."""
-    idle_fetch_max_wait_ms: int = 1000
+    idle_fetch_max_wait_ms: int = 3000
     """... doubling from the above with every empty fetch up to this: at rest, a consumer
     polls about once a second; after a lone event it polls a few times, not a hundred."""
     session_timeout_ms: int = 10_000

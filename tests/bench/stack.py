@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.launcher import EMBEDDED_HEARTBEAT_INTERVAL_MS, EMBEDDED_SESSION_TIMEOUT_MS
 from shared.messaging.embedded_broker import broker_binary, free_port
 from shared.messaging.topics import ensure_topics
 from shared.registry import SERVICE_NAMES
@@ -78,7 +79,11 @@ class Service:
 
 
 def service_env(
-    port: int, bootstrap: str, database_url: str, var_dir: Path, session_timeout_ms: int = 6000
+    port: int,
+    bootstrap: str,
+    database_url: str,
+    var_dir: Path,
+    session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
 ) -> dict[str, str]:
     env = {
         **os.environ,
@@ -94,7 +99,8 @@ def service_env(
     # As `loopcrm up` does for the embedded broker: a short session keeps joins quick (a first
     # join waits about half of it).
     env.setdefault("LOOPCRM_KAFKA_SESSION_TIMEOUT_MS", str(session_timeout_ms))
-    env.setdefault("LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", str(min(1000, session_timeout_ms // 3)))
+    heartbeat_ms = min(EMBEDDED_HEARTBEAT_INTERVAL_MS, session_timeout_ms // 3)
+    env.setdefault("LOOPCRM_KAFKA_HEARTBEAT_INTERVAL_MS", str(heartbeat_ms))
     return env
 
 
@@ -104,7 +110,7 @@ def spawn_service(
     bootstrap: str,
     database_url: str,
     var_dir: Path,
-    session_timeout_ms: int = 6000,
+    session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
 ) -> Service:
     port = free_port()
     env = service_env(port, bootstrap, database_url, var_dir, session_timeout_ms)
@@ -168,7 +174,7 @@ async def start_service(
     bootstrap: str,
     database_url: str,
     var_dir: Path,
-    session_timeout_ms: int = 6000,
+    session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
 ) -> Service:
     """Spawn one service and wait until it is ready; once more on a new port if the free port
     it was given was taken meanwhile (the machine is shared). Raises ServiceFailed."""
@@ -218,7 +224,7 @@ async def start_alone(
     broker: Broker,
     name: str,
     var_dir: Path,
-    session_timeout_ms: int = 6000,
+    session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
 ) -> Service:
     """One service process on ``broker`` and a fresh database; raises ServiceFailed."""
     url = await databases.create(name)
