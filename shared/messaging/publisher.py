@@ -36,7 +36,9 @@ class Publisher:
                     client_id=self._client_id,
                     acks="all",
                     enable_idempotence=self._idempotence,
-                    linger_ms=2,
+                    # No lingering: the relay hands over a whole batch at once, and the first
+                    # event after a quiet spell (a complaint) should not wait for company.
+                    linger_ms=0,
                     request_timeout_ms=10_000,
                 )
                 self._producer = producer
