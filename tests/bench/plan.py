@@ -84,8 +84,8 @@ FULL = Plan(
 
 QUICK = Plan(
     quick=True,
-    consume_events=2_000,
-    consume_customers=200,
+    consume_events=6_000,  # several runs of 2,000: the rate is counted after the first
+    consume_customers=600,
     consume_timeout_s=15,
     consume_poll_s=0.05,
     warm_timeout_s=15,
