@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import KeyRing
@@ -134,6 +134,10 @@ class ServiceRuntime:
     def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A read-only session for queries (never queues behind writers on SQLite)."""
         return self.transactions.read()
+
+    def read_rows(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read-only connection for Core statements on the hottest reads."""
+        return self.transactions.read_rows()
 
     async def run_task_once(self, task: PeriodicTask) -> None:
         now = self.clock.now()

@@ -27,8 +27,8 @@ TagFilter = Annotated[str | None, Query(max_length=64, description="a tag of GET
 
 @router.get("/customers/{customer_id}", dependencies=[READ])
 async def get_customer(customer_id: str, runtime: RuntimeDep) -> CustomerPublic:
-    async with runtime.read() as session:
-        document = await queries.customer_360(session, customer_id)
+    async with runtime.read_rows() as connection:
+        document = await queries.customer_360(connection, customer_id)
     return _public(customer_id, document, runtime.clock.now())
 
 

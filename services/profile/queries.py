@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.profile.models import Customer, CustomerTag
 from services.profile.repository.tags import tags_of_many
@@ -21,7 +21,9 @@ _customers = cast(Table, Customer.__table__)
 _THE_360 = select(_customers.c.customer_360)
 
 
-async def customer_360(session: AsyncSession, customer_id: str) -> dict[str, Any] | None:
+async def customer_360(
+    session: AsyncSession | AsyncConnection, customer_id: str
+) -> dict[str, Any] | None:
     """The customer's 360 document as the handlers left it; None for a customer never heard
     of."""
     query = _THE_360.where(_customers.c.customer_id == customer_id)
