@@ -56,6 +56,16 @@ READ_ONLY = "loopcrm_read_only"
 """Execution option of a session that only reads: on SQLite it begins a deferred transaction."""
 
 
+def read_options(dialect_name: str) -> dict[str, Any]:
+    """How a connection that only reads is opened: on SQLite a deferred transaction (WAL
+    readers never wait for the writer); elsewhere autocommit, each statement on its own (no
+    BEGIN and ROLLBACK round trips; READ COMMITTED gives each statement its own snapshot
+    anyway)."""
+    if dialect_name == "sqlite":
+        return {READ_ONLY: True}
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     # The API, the consumer and the outbox relay share one SQLite file. Deferred transactions
     # that later upgrade to writers fail with "database is locked" without waiting, so every

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from shared import bulk
 from shared.clock import Clock
-from shared.db import READ_ONLY
+from shared.db import read_options
 from shared.events.catalogue import CustomerEventData, event_type_of
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, encode_new_event
 from shared.messaging.publisher import OutgoingMessage, Publisher
@@ -156,7 +156,7 @@ class OutboxRelay:
     async def _relay_batch(self) -> int:
         async with self._sessions() as session:
             # A deferred read: on SQLite an idle relay never takes the write lock.
-            await session.connection(execution_options={READ_ONLY: True})
+            await session.connection(execution_options=read_options(self._engine.dialect.name))
             rows = (
                 await session.execute(
                     select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload)
@@ -206,7 +206,7 @@ class OutboxRelay:
             return
         try:
             async with self._sessions() as session:
-                await session.connection(execution_options={READ_ONLY: True})
+                await session.connection(execution_options=read_options(self._engine.dialect.name))
                 count, oldest = (
                     await session.execute(select(func.count(), func.min(outbox.c.created_at)))
                 ).one()

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from shared.db import READ_ONLY
+from shared.db import read_options
 from shared.outbox import OutboxWriter
 
 Held = TypeVar("Held")
@@ -66,8 +66,8 @@ class TransactionFactory:
         COMMITTED transaction gives each statement its own snapshot anyway); on SQLite it
         never waits for the writer's lock (WAL readers see the last commit)."""
         async with self.sessions() as session:
-            on_sqlite = session.get_bind().dialect.name == "sqlite"
-            await session.connection(execution_options=_READ if on_sqlite else _AUTOCOMMIT)
+            dialect_name = session.get_bind().dialect.name
+            await session.connection(execution_options=read_options(dialect_name))
             try:
                 yield session
             finally:
@@ -79,10 +79,5 @@ class TransactionFactory:
         (the customer 360), where a session's own work costs a fifth of the request."""
         engine = self.sessions.kw["bind"]
         async with engine.connect() as connection:
-            on_sqlite = engine.dialect.name == "sqlite"
-            await connection.execution_options(**(_READ if on_sqlite else _AUTOCOMMIT))
+            await connection.execution_options(**read_options(engine.dialect.name))
             yield connection
-
-
-_READ = {READ_ONLY: True}
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
