@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import KeyRing
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_session_factory, ping
+from shared.db import create_engine, create_session_factory, ping, read_options
 from shared.errors import install_error_handlers
 from shared.logging import configure_logging
 from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventApplier
@@ -135,9 +135,13 @@ class ServiceRuntime:
         """A read-only session for queries (never queues behind writers on SQLite)."""
         return self.transactions.read()
 
-    def read_rows(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A read-only connection for Core statements on the hottest reads."""
-        return self.transactions.read_rows()
+    @contextlib.asynccontextmanager
+    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
+        """``read`` without the ORM: a connection for Core statements, for the hottest reads
+        (the customer 360), where a session's own work costs a fifth of the request."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(**read_options(self.engine.dialect.name))
+            yield connection
 
     async def run_task_once(self, task: PeriodicTask) -> None:
         now = self.clock.now()

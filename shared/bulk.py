@@ -1,6 +1,6 @@
 """Set-based writes for batch handlers: one statement per table for a whole run.
 
-``insert`` adds rows, ``insert_new`` adds the rows whose key is new and says which,
+``insert_rows`` adds rows, ``insert_new`` adds the rows whose key is new and says which,
 ``upsert`` inserts or, on a key conflict, updates (or adds to) the given columns, and
 ``update_by_key`` rewrites rows by key. All take plain dicts naming the same columns, the way
 the repositories of batch handlers hold their rows.
@@ -84,10 +84,13 @@ async def upsert(
     key: Sequence[str],
     update_columns: Sequence[str] | None = None,
     add_columns: Sequence[str] = (),
+    unless_newer: str | None = None,
 ) -> None:
     """Insert ``rows`` (no key twice); where ``key`` already exists, set ``update_columns``
     (default: every non-key column given but ``add_columns``) from the new row and add the new
-    row's ``add_columns`` to the stored ones; leave the row alone when there is nothing to set."""
+    row's ``add_columns`` to the stored ones; leave the row alone when there is nothing to set,
+    or when its ``unless_newer`` column is later than the new row's (another writer stored a
+    later fact meanwhile)."""
     if not rows:
         return
     key, add = tuple(key), tuple(add_columns)
@@ -96,10 +99,14 @@ async def upsert(
     to_set = tuple(c for c in given if c not in key and c not in add)
     with session.no_autoflush:
         if on_postgresql(session):
-            statement = _insert_from_arrays(table, columns, _on_conflict(key, to_set, add), ())
+            conflict = _on_conflict(key, to_set, add)
+            if unless_newer is not None and "DO UPDATE" in conflict:
+                conflict += f" WHERE t.{unless_newer} <= EXCLUDED.{unless_newer}"
+            statement = _insert_from_arrays(table, columns, conflict, ())
             await session.execute(statement, _arrays(table, columns, rows))
         else:
-            await session.execute(_sqlite_upsert(table, key, to_set, add), list(rows))
+            statement = _sqlite_upsert(table, key, to_set, add, unless_newer)
+            await session.execute(statement, list(rows))
 
 
 async def update_by_key(
@@ -214,14 +221,21 @@ def _sqlite_insert_new(
 
 @functools.cache
 def _sqlite_upsert(
-    table: Table, key: tuple[str, ...], to_set: tuple[str, ...], add: tuple[str, ...]
+    table: Table,
+    key: tuple[str, ...],
+    to_set: tuple[str, ...],
+    add: tuple[str, ...],
+    unless_newer: str | None,
 ) -> Any:
     statement: Any = sqlite.insert(table)
     assignments = {name: statement.excluded[name] for name in to_set}
     assignments.update({name: table.c[name] + statement.excluded[name] for name in add})
     if not assignments:
         return statement.on_conflict_do_nothing(index_elements=list(key))
-    return statement.on_conflict_do_update(index_elements=list(key), set_=assignments)
+    where = None
+    if unless_newer is not None:
+        where = table.c[unless_newer] <= statement.excluded[unless_newer]
+    return statement.on_conflict_do_update(index_elements=list(key), set_=assignments, where=where)
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import read_options
 from shared.outbox import OutboxWriter
@@ -72,12 +72,3 @@ class TransactionFactory:
                 yield session
             finally:
                 await session.rollback()
-
-    @contextlib.asynccontextmanager
-    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
-        """``read`` without the ORM: a connection for Core statements, for the hottest reads
-        (the customer 360), where a session's own work costs a fifth of the request."""
-        engine = self.sessions.kw["bind"]
-        async with engine.connect() as connection:
-            await connection.execution_options(**read_options(engine.dialect.name))
-            yield connection

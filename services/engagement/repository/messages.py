@@ -81,7 +81,7 @@ async def insert_messages(session: AsyncSession, records: Sequence[MessageRecord
 async def update_messages(
     session: AsyncSession, records: Sequence[MessageRecord], columns: Sequence[str]
 ) -> None:
-    """Write `columns` of each record, one executemany by message id."""
+    """Write `columns` of each record, one statement by message id."""
     rows = [{"message_id": r.message_id, **{c: getattr(r, c) for c in columns}} for r in records]
     await update_by_key(session, messages, rows, key=["message_id"])
 

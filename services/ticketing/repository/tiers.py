@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from functools import cache
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ticketing.models import CustomerTier
 from services.ticketing.rules.tiers import KnownTier, learn_tier
 from services.ticketing.rules.values import DEFAULT_TIER, Tier
+from shared import bulk
 
 customer_tiers = cast(Table, CustomerTier.__table__)
 
@@ -54,9 +53,8 @@ class TierBook:
         return True
 
     async def save(self, session: AsyncSession) -> None:
-        """One upsert statement, executed for every learned tier: the statement is compiled
-        once (a multi-row VALUES would be compiled anew for every run's size). Its guard
-        keeps the newest tier should another writer have stored a later one meanwhile."""
+        """One upsert of every learned tier; its guard keeps the newest tier should another
+        writer have stored a later one meanwhile."""
         rows = [
             {
                 "customer_id": customer_id,
@@ -66,16 +64,6 @@ class TierBook:
             for customer_id in sorted(self._learned)
         ]
         self._learned.clear()
-        if rows:
-            await session.execute(_keep_newest(session.get_bind().dialect.name), rows)
-
-
-@cache
-def _keep_newest(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(customer_tiers)
-    return statement.on_conflict_do_update(
-        index_elements=[customer_tiers.c.customer_id],
-        set_={"tier": statement.excluded.tier, "changed_at": statement.excluded.changed_at},
-        where=customer_tiers.c.changed_at <= statement.excluded.changed_at,
-    )
+        await bulk.upsert(
+            session, customer_tiers, rows, key=("customer_id",), unless_newer="changed_at"
+        )

@@ -163,3 +163,27 @@ async def test_update_by_key_rewrites_only_the_rows_named(factory: TransactionFa
     stored = await _months(factory)
     assert stored.pop(("a", JULY)) == (9, None, "new")
     assert set(stored.values()) == {(1, None, None)} and len(stored) == 3
+
+
+async def test_upsert_unless_newer_keeps_a_later_stored_fact(factory: TransactionFactory) -> None:
+    later, earlier = NOW + timedelta(hours=1), NOW - timedelta(hours=1)
+    stored = [
+        {"customer_id": c, "month": JUNE, "spend": 1, "placed_at": NOW, "label": "stored"}
+        for c in ("a", "b")
+    ]
+    async with factory.begin(NOW) as tx:
+        await bulk.insert_rows(tx.session, months, stored)
+    arriving = [
+        {"customer_id": "a", "month": JUNE, "spend": 2, "placed_at": later, "label": "newer"},
+        {"customer_id": "b", "month": JUNE, "spend": 3, "placed_at": earlier, "label": "older"},
+        {"customer_id": "c", "month": JUNE, "spend": 4, "placed_at": earlier, "label": "new"},
+    ]
+    async with factory.begin(NOW) as tx:
+        await bulk.upsert(
+            tx.session, months, arriving, key=("customer_id", "month"), unless_newer="placed_at"
+        )
+    assert await _months(factory) == {
+        ("a", JUNE): (2, later, "newer"),
+        ("b", JUNE): (1, NOW, "stored"),
+        ("c", JUNE): (4, earlier, "new"),
+    }
