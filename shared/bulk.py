@@ -5,21 +5,23 @@
 ``update_by_key`` rewrites rows by key. All take plain dicts naming the same columns, the way
 the repositories of batch handlers hold their rows.
 
-On PostgreSQL the rows travel as one array per column and the statement unnests them
-(``INSERT ... SELECT FROM unnest(...)``, ``UPDATE ... FROM unnest(...)``): one round trip,
-one parameter per column, and nothing done per row in Python but JSON encoding — an
-executemany processes every value of every row, which costs more than the database's own
-work. On SQLite they are an executemany of a cached statement (SQLite is in-process, so
+On PostgreSQL the rows travel as one JSON document, encoded by orjson, and the statement
+reads them back as a typed record set (``INSERT ... SELECT FROM json_to_recordset(...)``,
+``UPDATE ... FROM json_to_recordset(...)``): one round trip and one parameter. Encoding a
+whole run in one call costs about a tenth of what binding one array per column costs the
+driver (it inspects every element of an array in Python), and the server reads JSON as fast
+as arrays. On SQLite they are an executemany of a cached statement (SQLite is in-process, so
 there is no round trip to save). Statements are built once per shape.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, ColumnElement, Table, TextClause, and_, bindparam, insert, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,8 +41,8 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Rows) -> None:
     with session.no_autoflush:
         if on_postgresql(session):
             columns = tuple(rows[0])
-            statement = _insert_from_arrays(table, columns, "", ())
-            await session.execute(statement, _arrays(table, columns, rows))
+            statement = _insert_from_document(table, columns, "", ())
+            await session.execute(statement, {"rows": _document(rows)})
         else:
             await session.execute(insert(table), list(rows))
 
@@ -67,8 +69,8 @@ async def insert_new(
             columns = tuple(rows[0])
             where = f" WHERE t.{fill_when_null} IS NULL" if fill else ""
             conflict = _on_conflict(key, fill, ()) + where
-            statement = _insert_from_arrays(table, columns, conflict, tuple(returning))
-            result = await session.execute(statement, _arrays(table, columns, rows))
+            statement = _insert_from_document(table, columns, conflict, tuple(returning))
+            result = await session.execute(statement, {"rows": _document(rows)})
         else:
             returned = tuple(returning)
             sqlite_statement = _sqlite_insert_new(table, key, returned, fill, fill_when_null)
@@ -102,8 +104,8 @@ async def upsert(
             conflict = _on_conflict(key, to_set, add)
             if unless_newer is not None and "DO UPDATE" in conflict:
                 conflict += f" WHERE t.{unless_newer} <= EXCLUDED.{unless_newer}"
-            statement = _insert_from_arrays(table, columns, conflict, ())
-            await session.execute(statement, _arrays(table, columns, rows))
+            statement = _insert_from_document(table, columns, conflict, ())
+            await session.execute(statement, {"rows": _document(rows)})
         else:
             statement = _sqlite_upsert(table, key, to_set, add, unless_newer)
             await session.execute(statement, list(rows))
@@ -120,8 +122,8 @@ async def update_by_key(
     columns = tuple(rows[0])
     with session.no_autoflush:
         if on_postgresql(session):
-            statement = _update_from_arrays(table, columns, key)
-            await session.execute(statement, _arrays(table, columns, rows))
+            statement = _update_from_document(table, columns, key)
+            await session.execute(statement, {"rows": _document(rows)})
             return
         values = tuple(name for name in columns if name not in key)
         parameters = [
@@ -131,17 +133,18 @@ async def update_by_key(
         await session.execute(_sqlite_update(table, key, values), parameters)
 
 
-# PostgreSQL: one array per column.
+# PostgreSQL: the rows as one JSON document.
 
 
-def _arrays(table: Table, columns: tuple[str, ...], rows: Rows) -> dict[str, list[Any]]:
-    arrays: dict[str, list[Any]] = {}
-    for name in columns:
-        values = [row[name] for row in rows]
-        if isinstance(table.c[name].type, JSON):
-            values = [None if value is None else json.dumps(value) for value in values]
-        arrays[name] = values
-    return arrays
+def _document(rows: Rows) -> str:
+    # Naive datetimes are UTC, as the driver takes them; Decimal travels as its exact text.
+    return orjson.dumps(rows, default=_exact, option=orjson.OPT_NAIVE_UTC).decode()
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")
 
 
 def _on_conflict(key: tuple[str, ...], to_set: tuple[str, ...], add: tuple[str, ...]) -> str:
@@ -153,7 +156,7 @@ def _on_conflict(key: tuple[str, ...], to_set: tuple[str, ...], add: tuple[str, 
 
 
 @functools.cache
-def _insert_from_arrays(
+def _insert_from_document(
     table: Table, columns: tuple[str, ...], conflict: str, returning: tuple[str, ...]
 ) -> TextClause:
     returned = f" RETURNING {', '.join(f't.{name}' for name in returning)}" if returning else ""
@@ -161,38 +164,38 @@ def _insert_from_arrays(
     # the ledger's order depend on it).
     return text(
         f"INSERT INTO {table.name} AS t ({', '.join(columns)}) "
-        f"SELECT {_values(table, columns)} FROM {_unnest(table, columns)} ORDER BY v.ordinality "
+        f"SELECT {', '.join(f'v.{name}' for name in columns)} "
+        f"FROM {_record_set(table, columns, ordinality=True)} ORDER BY v.ordinality "
         f"{conflict}{returned}"
     )
 
 
 @functools.cache
-def _update_from_arrays(table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> TextClause:
+def _update_from_document(
+    table: Table, columns: tuple[str, ...], key: tuple[str, ...]
+) -> TextClause:
     values = (name for name in columns if name not in key)
-    assignments = ", ".join(f"{name} = {_value(table, name)}" for name in values)
+    assignments = ", ".join(f"{name} = v.{name}" for name in values)
     matches = " AND ".join(f"{table.name}.{name} = v.{name}" for name in key)
     return text(
-        f"UPDATE {table.name} SET {assignments} FROM {_unnest(table, columns)} WHERE {matches}"
+        f"UPDATE {table.name} SET {assignments} "
+        f"FROM {_record_set(table, columns, ordinality=False)} WHERE {matches}"
     )
 
 
-def _unnest(table: Table, columns: tuple[str, ...]) -> str:
-    arrays = ", ".join(f"CAST(:{name} AS {_array_type(table, name)}[])" for name in columns)
-    return f"unnest({arrays}) WITH ORDINALITY AS v({', '.join(columns)}, ordinality)"
+def _record_set(table: Table, columns: tuple[str, ...], *, ordinality: bool) -> str:
+    # The document is bound as text: a JSON-typed parameter would be encoded once more.
+    typed = ", ".join(f"{name} {_column_type(table, name)}" for name in columns)
+    function = f"json_to_recordset(CAST(CAST(:rows AS TEXT) AS JSON)) AS ({typed})"
+    if not ordinality:
+        return f"{function.replace(' AS (', ' AS v(', 1)}"
+    return f"ROWS FROM ({function}) WITH ORDINALITY AS v({', '.join(columns)}, ordinality)"
 
 
-def _values(table: Table, columns: tuple[str, ...]) -> str:
-    return ", ".join(_value(table, name) for name in columns)
-
-
-def _value(table: Table, name: str) -> str:
-    return f"CAST(v.{name} AS JSON)" if isinstance(table.c[name].type, JSON) else f"v.{name}"
-
-
-def _array_type(table: Table, name: str) -> str:
+def _column_type(table: Table, name: str) -> str:
     column_type = table.c[name].type
     if isinstance(column_type, JSON):
-        return "TEXT"
+        return "JSON"
     return str(column_type.compile(dialect=postgresql.dialect()))
 
 

@@ -59,6 +59,12 @@ class ServiceSettings(BaseSettings):
         default=2000,
         description="Events of one partition applied per database transaction (1 = each alone).",
     )
+    consumer_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Partitions of a fetched batch applied at once, each in its own "
+        "transactions (PostgreSQL; SQLite has one writer, so it applies them one at a time).",
+    )
     consumer_max_attempts: int = 5
     consumer_retry_backoff_ms: int = 100
     consumer_retry_backoff_max_ms: int = 5_000

@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord
 from shared import inbox
 from shared.backoff import Backoff
 from shared.clock import Clock
+from shared.db import is_sqlite
 from shared.events.catalogue import dead_letter_topic
 from shared.events.envelope import EventDecodeError, TypedEvent, decode_message
 from shared.messaging.errors import EventRejected, is_infrastructure_failure
@@ -51,6 +52,8 @@ class ConsumerConfig:
     polls about once a second; after a lone event it polls a few times, not a hundred."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
+    concurrency: int = 1
+    """How many partitions of a batch are applied at once, each in its own transactions."""
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> ConsumerConfig:
@@ -69,6 +72,9 @@ class ConsumerConfig:
             idle_fetch_max_wait_ms=settings.kafka_idle_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            concurrency=(
+                1 if is_sqlite(settings.resolved_database_url()) else settings.consumer_concurrency
+            ),
         )
 
     def urgent(self, settings: ServiceSettings) -> ConsumerConfig:
@@ -218,8 +224,7 @@ class ConsumerRunner:
                         # After a failed attempt of the whole batch, each event goes alone.
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
-                            for tp, records in batch.items():
-                                await self._handle_partition(consumer, tp, records, size)
+                            await self._handle_partitions(consumer, batch, size)
                 if now - last_lag >= _LAG_EVERY_S:
                     last_lag = now
                     await self._observe_lag(consumer)
@@ -298,6 +303,35 @@ class ConsumerRunner:
             self.ready.set()
             return consumer
         return None
+
+    async def _handle_partitions(
+        self,
+        consumer: AIOKafkaConsumer,
+        batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        size: int,
+    ) -> None:
+        """Each partition's records in order, up to ``concurrency`` partitions at once.
+
+        Events are keyed by customer, so runs of different partitions hold different
+        customers' rows and never wait on each other; while one run waits on the database,
+        another is decoded and applied. An unexpected failure of one partition is raised once
+        the others are done (their offsets committed)."""
+        if self._config.concurrency < 2 or len(batch) < 2:
+            for tp, records in batch.items():
+                await self._handle_partition(consumer, tp, records, size)
+            return
+        lanes = asyncio.Semaphore(self._config.concurrency)
+
+        async def in_lane(tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:
+            async with lanes:
+                await self._handle_partition(consumer, tp, records, size)
+
+        outcomes = await asyncio.gather(
+            *(in_lane(tp, records) for tp, records in batch.items()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _handle_partition(
         self,
