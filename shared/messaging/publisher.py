@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
+
+# Record batches of up to this size: a relay round of a few hundred events is a few batches.
+_BATCH_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Publisher:
                     # No lingering: the relay hands over a whole batch at once, and the first
                     # event after a quiet spell (a complaint) should not wait for company.
                     linger_ms=0,
+                    max_batch_size=_BATCH_BYTES,
                     request_timeout_ms=10_000,
                 )
                 self._producer = producer
@@ -52,14 +59,28 @@ class Publisher:
             return self._producer
 
     async def send_all(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Send in order and wait until the broker acknowledged every one, or raise."""
+        """Send in order and wait until the broker acknowledged every one, or raise.
+
+        The messages go as one record batch per partition (more when one fills up), the
+        partition the producer itself would choose for the key: a few batches to hand over
+        instead of a future per message, which costs half the CPU."""
         producer = await self._started()
         try:
-            futures = [
-                await producer.send(m.topic, m.value, key=m.key.encode(), headers=m.headers)
-                for m in messages
-            ]
-            await asyncio.gather(*futures)
+            acknowledged = []
+            for topic, partition, batch in await _batches(producer, messages):
+                if isinstance(batch, OutgoingMessage):
+                    # Larger than a batch: alone, under the producer's own size limit.
+                    send = producer.send(
+                        topic,
+                        batch.value,
+                        key=batch.key.encode(),
+                        headers=batch.headers,
+                        partition=partition,
+                    )
+                else:
+                    send = producer.send_batch(batch, topic, partition=partition)
+                acknowledged.append(await send)
+            await asyncio.gather(*acknowledged)
         except Exception:
             # A producer that failed mid-batch may hold half-sent batches; start afresh next time.
             await self.reset()
@@ -74,3 +95,41 @@ class Publisher:
 
     async def close(self) -> None:
         await self.reset()
+
+
+async def _batches(
+    producer: AIOKafkaProducer, messages: Sequence[OutgoingMessage]
+) -> list[tuple[str, int, Any]]:
+    """Each partition's messages in order, in as many batches as they fill (a message too
+    large for any batch stands alone), in the order to send them."""
+    counts = {
+        topic: len(await producer.partitions_for(topic)) for topic in {m.topic for m in messages}
+    }
+    filling: dict[tuple[str, int], Any] = {}
+    ready: list[tuple[str, int, Any]] = []
+    for message in messages:
+        key = message.key.encode()
+        where = (message.topic, _partition(key, counts[message.topic]))
+        batch = filling.get(where)
+        if batch is not None and _added(batch, key, message):
+            continue
+        if batch is not None:
+            ready.append((*where, filling.pop(where)))
+        batch = producer.create_batch()
+        if _added(batch, key, message):
+            filling[where] = batch
+        else:
+            ready.append((*where, message))
+    ready.extend((*where, batch) for where, batch in filling.items())
+    return ready
+
+
+def _added(batch: Any, key: bytes, message: OutgoingMessage) -> bool:
+    metadata = batch.append(key=key, value=message.value, timestamp=None, headers=message.headers)
+    return metadata is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _partition(key: bytes, partitions: int) -> int:
+    # As the Java client and aiokafka's default partitioner: murmur2 of the key.
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
