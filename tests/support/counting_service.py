@@ -55,9 +55,10 @@ async def counting_service(
     directory: Path,
     *,
     handler: Callable[[Any, Any], Awaitable[None]] = count_event,
+    database_url: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[FastAPI]:
-    url = f"sqlite+aiosqlite:///{directory / 'counting.db'}"
+    url = database_url or f"sqlite+aiosqlite:///{directory / 'counting.db'}"
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(kit_metadata.create_all)

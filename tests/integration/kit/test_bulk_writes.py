@@ -1,5 +1,5 @@
 """The kit's set-based writes on the database the service runs on (PostgreSQL when
-LOOPCRM_TEST_DATABASE_URL names a server, where rows travel as one array per column):
+LOOPCRM_TEST_DATABASE_URL names a server, where rows travel as one JSON document):
 the rows written are the rows one statement per row would write."""
 
 from __future__ import annotations
