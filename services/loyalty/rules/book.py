@@ -41,7 +41,7 @@ class Origin:
         object.__setattr__(self, "at", as_utc(self.at))
 
     def for_order(self, order_id: str | None) -> Origin:
-        return replace(self, order_id=order_id)
+        return Origin(self.source_id, self.at, self.rulebook, order_id)
 
     def at_time(self, at: datetime) -> Origin:
         return replace(self, at=at)

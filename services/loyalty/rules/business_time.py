@@ -14,6 +14,8 @@ from services.loyalty.rules.errors import RefusedByRules
 
 def as_utc(at: datetime, name: str = "at") -> datetime:
     """The same instant in UTC; a naive datetime is refused because its instant is unknown."""
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise RefusedByRules(f"{name} must be timezone-aware, got naive {at.isoformat()}")
     return at.astimezone(UTC)
@@ -24,8 +26,11 @@ def _zone(timezone_name: str) -> ZoneInfo:
     return ZoneInfo(timezone_name)
 
 
+@lru_cache(maxsize=4096)
 def business_day(at: datetime, timezone_name: str) -> date:
-    """The calendar day `at` falls on in the business timezone (caps and tasks reset on it)."""
+    """The calendar day `at` falls on in the business timezone (caps and tasks reset on it).
+    Remembered: one operation asks it of the same instant several times (caps, tasks, the
+    tier window, the month's spend)."""
     return as_utc(at).astimezone(_zone(timezone_name)).date()
 
 
