@@ -50,6 +50,9 @@ class DayFigures(Protocol):
     @classmethod
     def total(cls, start: int, days: Sequence[Self]) -> Self: ...
 
+    @classmethod
+    def running(cls, start: int, days: Sequence[Self], ends: Sequence[int]) -> list[Self]: ...
+
 
 # Day figures are named tuples: a customer's days are decoded, added up and built anew for
 # every evaluation, and a tuple is several times cheaper to make than a frozen dataclass.
@@ -63,6 +66,18 @@ def _total(empty: Any, days: Sequence[Any]) -> Any:
     for day in days[1:]:
         found = found.plus(day)
     return found
+
+
+def _running(empty: Any, days: Sequence[Any], ends: Sequence[int]) -> list[Any]:
+    """The totals of ``days[:end]`` for each of the ascending ``ends``, each from the last."""
+    totals, found, done = [], None, 0
+    for end in ends:
+        if end > done:
+            more = _total(empty, days[done:end])
+            found = more if found is None else found.plus(more)
+            done = end
+        totals.append(empty if found is None else found)
+    return totals
 
 
 Counts = Mapping[str, int]
@@ -99,6 +114,10 @@ class ViewDay(NamedTuple):
     @classmethod
     def total(cls, start: int, days: Sequence[ViewDay]) -> ViewDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[ViewDay], ends: Sequence[int]) -> list[ViewDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ViewDay) -> ViewDay:
         return ViewDay(
@@ -163,47 +182,66 @@ class OrderDay(NamedTuple):
 
     @classmethod
     def total(cls, start: int, days: Sequence[OrderDay]) -> OrderDay:
-        """``days`` added up in one pass (adding two at a time copies the maps each time)."""
         if len(days) < 2:
             return days[0] if days else cls(start)
+        return cls.running(start, days, (len(days),))[0]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[OrderDay], ends: Sequence[int]) -> list[OrderDay]:
+        """The totals of ``days[:end]`` for each of the ascending ``ends``, in one pass (adding
+        two at a time copies the maps each time)."""
+        totals: list[OrderDay] = []
         by_categories: dict[tuple[str, ...], int] = {}
         category_values: dict[str, Decimal] = {}
         channels: dict[str, int] = {}
-        first, orders, items, priced, discounted, refunded = days[0].start, 0, 0, 0, 0, 0
-        amount, list_value, discount, max_amount = _ZERO, _ZERO, _ZERO, days[0].max_amount
-        for day in days:
-            first = min(first, day.start)
-            orders += day.orders
-            amount += day.amount
-            if day.max_amount is not None and (max_amount is None or day.max_amount > max_amount):
-                max_amount = day.max_amount
-            items = max(items, day.max_items)
-            priced += day.priced
-            discounted += day.discounted
-            list_value += day.list_value
-            discount += day.discount
-            refunded += day.refunded
-            for categories, n in day.by_categories.items():
-                by_categories[categories] = by_categories.get(categories, 0) + n
-            for category, value in day.category_values.items():
-                category_values[category] = category_values.get(category, _ZERO) + value
-            for channel, n in day.channels.items():
-                channels[channel] = channels.get(channel, 0) + n
-        return cls(
-            first,
-            orders,
-            amount,
-            max_amount,
-            items,
-            by_categories,
-            category_values,
-            channels,
-            priced,
-            discounted,
-            list_value,
-            discount,
-            refunded,
-        )
+        first: int | None = None
+        orders, items, priced, discounted, refunded = 0, 0, 0, 0, 0
+        amount, list_value, discount = _ZERO, _ZERO, _ZERO
+        max_amount: Decimal | None = None
+        done = 0
+        for end in ends:
+            for day in days[done:end]:
+                first = day.start if first is None else min(first, day.start)
+                orders += day.orders
+                amount += day.amount
+                if day.max_amount is not None and (
+                    max_amount is None or day.max_amount > max_amount
+                ):
+                    max_amount = day.max_amount
+                items = max(items, day.max_items)
+                priced += day.priced
+                discounted += day.discounted
+                list_value += day.list_value
+                discount += day.discount
+                refunded += day.refunded
+                for categories, n in day.by_categories.items():
+                    by_categories[categories] = by_categories.get(categories, 0) + n
+                for category, value in day.category_values.items():
+                    category_values[category] = category_values.get(category, _ZERO) + value
+                for channel, n in day.channels.items():
+                    channels[channel] = channels.get(channel, 0) + n
+            done = max(done, end)
+            if first is None:
+                totals.append(cls(start))
+                continue
+            totals.append(
+                cls(
+                    first,
+                    orders,
+                    amount,
+                    max_amount,
+                    items,
+                    dict(by_categories),
+                    dict(category_values),
+                    dict(channels),
+                    priced,
+                    discounted,
+                    list_value,
+                    discount,
+                    refunded,
+                )
+            )
+        return totals
 
     def with_refunded_order(self) -> OrderDay:
         return self._replace(refunded=self.refunded + 1)
@@ -226,6 +264,10 @@ class RefundDay(NamedTuple):
     @classmethod
     def total(cls, start: int, days: Sequence[RefundDay]) -> RefundDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[RefundDay], ends: Sequence[int]) -> list[RefundDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: RefundDay) -> RefundDay:
         return RefundDay(
@@ -264,6 +306,10 @@ class ReviewDay(NamedTuple):
     def total(cls, start: int, days: Sequence[ReviewDay]) -> ReviewDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
 
+    @classmethod
+    def running(cls, start: int, days: Sequence[ReviewDay], ends: Sequence[int]) -> list[ReviewDay]:
+        return _running(cls(start), days, ends)
+
     def plus(self, other: ReviewDay) -> ReviewDay:
         return ReviewDay(
             min(self.start, other.start),
@@ -292,6 +338,10 @@ class TicketDay(NamedTuple):
     def total(cls, start: int, days: Sequence[TicketDay]) -> TicketDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
 
+    @classmethod
+    def running(cls, start: int, days: Sequence[TicketDay], ends: Sequence[int]) -> list[TicketDay]:
+        return _running(cls(start), days, ends)
+
     def plus(self, other: TicketDay) -> TicketDay:
         return TicketDay(
             min(self.start, other.start),
@@ -316,6 +366,12 @@ class ComplaintDay(NamedTuple):
     @classmethod
     def total(cls, start: int, days: Sequence[ComplaintDay]) -> ComplaintDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(
+        cls, start: int, days: Sequence[ComplaintDay], ends: Sequence[int]
+    ) -> list[ComplaintDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ComplaintDay) -> ComplaintDay:
         return ComplaintDay(
@@ -342,6 +398,12 @@ class ResolutionDay(NamedTuple):
     @classmethod
     def total(cls, start: int, days: Sequence[ResolutionDay]) -> ResolutionDay:
         return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(
+        cls, start: int, days: Sequence[ResolutionDay], ends: Sequence[int]
+    ) -> list[ResolutionDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ResolutionDay) -> ResolutionDay:
         return ResolutionDay(
