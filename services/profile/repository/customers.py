@@ -89,12 +89,52 @@ def _row(write: CustomerWrite, stored: StoredDays) -> dict[str, Any]:
     return row
 
 
+def _changed_columns(write: CustomerWrite) -> set[str]:
+    """The columns of a known customer's row the write changes (the 360 always: its activity
+    block holds as of the evaluation)."""
+    before, after = write.before, write.after
+    assert before is not None
+    changed = {"customer_360"}
+    changed.update(
+        name
+        for name in PROFILE_COLUMNS
+        if getattr(before.profile, name) != getattr(after.profile, name)
+    )
+    if before.facts != after.facts or before.profile.erased != after.profile.erased:
+        changed.add("features")
+    if before.tags != after.tags:
+        changed.add("tags")
+    return changed
+
+
+def _known_row(write: CustomerWrite, columns: Sequence[str], stored: StoredDays) -> dict[str, Any]:
+    """The ``columns`` of a known customer's row: those a run changes, the same for every row of
+    the run, so a run of views or orders neither encodes nor sends the profile's fields."""
+    state = write.after
+    profile = state.profile
+    row: dict[str, Any] = {"customer_id": profile.customer_id}
+    for name in columns:
+        if name == "features":
+            row[name] = None if profile.erased else facts_to_json(state.facts, stored)
+        elif name == "tags":
+            row[name] = sorted(state.tags)
+        elif name == "customer_360":
+            row[name] = customer_360(profile, state.tags, write.activity)
+        elif name == "consents":
+            row[name] = dict(profile.consents)
+        else:
+            row[name] = getattr(profile, name)
+    return row
+
+
 async def save_customers(tx: Transaction, writes: Sequence[CustomerWrite]) -> None:
     """Write the customers (one INSERT for those first heard of, one UPDATE for the others)
     and their changes of tags; a tag added holds since the evaluation moment."""
     session, stored = tx.session, tx.held(StoredDays)
     new = [_row(w, stored) for w in writes if w.before is None]
-    known = [_row(w, stored) for w in writes if w.before is not None]
+    known_writes = [w for w in writes if w.before is not None]
+    columns = sorted(set().union(*map(_changed_columns, known_writes)))
+    known = [_known_row(w, columns, stored) for w in known_writes]
     await bulk.insert_rows(session, _customers, new)
     await bulk.update_by_key(session, _customers, known, key=["customer_id"])
     removed: list[tuple[str, str]] = []

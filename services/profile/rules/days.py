@@ -10,10 +10,10 @@ window while that fact does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, Self
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol, Self
 
 # An order is "discounted" when it was paid at least this share below its items' list value.
 DISCOUNT_MIN_SHARE = Decimal("0.05")
@@ -50,27 +50,38 @@ class DayFigures(Protocol):
     @classmethod
     def total(cls, start: int, days: Sequence[Self]) -> Self: ...
 
-
-class _Started:
-    start: int
-
-    @property
-    def first(self) -> datetime:
-        """When the day's first fact happened."""
-        return moment(self.start)
-
     @classmethod
-    def total(cls, start: int, days: Sequence[Any]) -> Any:
-        """``days`` added up (nothing: empty figures starting at ``start``)."""
-        if not days:
-            return cls(start)  # type: ignore[call-arg]
-        found = days[0]
-        for day in days[1:]:
-            found = found.plus(day)
-        return found
+    def running(cls, start: int, days: Sequence[Self], ends: Sequence[int]) -> list[Self]: ...
+
+
+# Day figures are named tuples: a customer's days are decoded, added up and built anew for
+# every evaluation, and a tuple is several times cheaper to make than a frozen dataclass.
+
+
+def _total(empty: Any, days: Sequence[Any]) -> Any:
+    """``days`` added up (nothing: ``empty``)."""
+    if not days:
+        return empty
+    found = days[0]
+    for day in days[1:]:
+        found = found.plus(day)
+    return found
+
+
+def _running(empty: Any, days: Sequence[Any], ends: Sequence[int]) -> list[Any]:
+    """The totals of ``days[:end]`` for each of the ascending ``ends``, each from the last."""
+    totals, found, done = [], None, 0
+    for end in ends:
+        if end > done:
+            more = _total(empty, days[done:end])
+            found = more if found is None else found.plus(more)
+            done = end
+        totals.append(empty if found is None else found)
+    return totals
 
 
 Counts = Mapping[str, int]
+_NONE: Mapping[Any, Any] = MappingProxyType({})
 
 
 def _add_counts(a: Counts, b: Counts) -> dict[str, int]:
@@ -87,14 +98,26 @@ def _add_sums(a: Mapping[str, Decimal], b: Mapping[str, Decimal]) -> dict[str, D
     return total
 
 
-@dataclass(frozen=True)
-class ViewDay(_Started):
+class ViewDay(NamedTuple):
     start: int
-    by_category: Counts = field(default_factory=dict)
+    by_category: Counts = _NONE
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(cls, at: datetime, category: str) -> ViewDay:
         return cls(micros(at), {category: 1})
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[ViewDay]) -> ViewDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[ViewDay], ends: Sequence[int]) -> list[ViewDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ViewDay) -> ViewDay:
         return ViewDay(
@@ -102,22 +125,26 @@ class ViewDay(_Started):
         )
 
 
-@dataclass(frozen=True)
-class OrderDay(_Started):
+class OrderDay(NamedTuple):
     start: int
     orders: int = 0
     amount: Decimal = _ZERO
     max_amount: Decimal | None = None
     max_items: int = 0
     # Orders by the set of categories they had items of (an order counts once per group).
-    by_categories: Mapping[tuple[str, ...], int] = field(default_factory=dict)
-    category_values: Mapping[str, Decimal] = field(default_factory=dict)
-    channels: Counts = field(default_factory=dict)
+    by_categories: Mapping[tuple[str, ...], int] = _NONE
+    category_values: Mapping[str, Decimal] = _NONE
+    channels: Counts = _NONE
     priced: int = 0  # orders with a list value (with items)
     discounted: int = 0  # of those, paid at least DISCOUNT_MIN_SHARE below it
     list_value: Decimal = _ZERO  # of the priced orders
     discount: Decimal = _ZERO  # list value minus amount paid, of the priced orders
     refunded: int = 0  # orders of the day refunded (at any time)
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(
@@ -135,98 +162,112 @@ class OrderDay(_Started):
         priced = bool(list_value)
         listed = list_value if priced and list_value is not None else _ZERO
         return cls(
-            start=micros(at),
-            orders=1,
-            amount=amount,
-            max_amount=amount,
-            max_items=quantity,
-            by_categories={categories: 1} if categories else {},
-            category_values=dict(category_values),
-            channels={} if channel is None else {channel: 1},
-            priced=int(priced),
-            discounted=int(priced and amount <= listed * (1 - DISCOUNT_MIN_SHARE)),
-            list_value=listed,
-            discount=max(_ZERO, listed - amount) if priced else _ZERO,
-            refunded=int(refunded),
+            micros(at),
+            1,
+            amount,
+            amount,
+            quantity,
+            {categories: 1} if categories else {},
+            dict(category_values),
+            {} if channel is None else {channel: 1},
+            int(priced),
+            int(priced and amount <= listed * (1 - DISCOUNT_MIN_SHARE)),
+            listed,
+            max(_ZERO, listed - amount) if priced else _ZERO,
+            int(refunded),
         )
 
     def plus(self, other: OrderDay) -> OrderDay:
-        by_categories = dict(self.by_categories)
-        for categories, n in other.by_categories.items():
-            by_categories[categories] = by_categories.get(categories, 0) + n
-        return OrderDay(
-            start=min(self.start, other.start),
-            orders=self.orders + other.orders,
-            amount=self.amount + other.amount,
-            max_amount=_max(self.max_amount, other.max_amount),
-            max_items=max(self.max_items, other.max_items),
-            by_categories=by_categories,
-            category_values=_add_sums(self.category_values, other.category_values),
-            channels=_add_counts(self.channels, other.channels),
-            priced=self.priced + other.priced,
-            discounted=self.discounted + other.discounted,
-            list_value=self.list_value + other.list_value,
-            discount=self.discount + other.discount,
-            refunded=self.refunded + other.refunded,
-        )
+        return OrderDay.total(self.start, (self, other))
 
     @classmethod
-    def total(cls, start: int, days: Sequence[Any]) -> Any:
-        """``days`` added up in one pass (``plus`` over many days copies its maps each time)."""
+    def total(cls, start: int, days: Sequence[OrderDay]) -> OrderDay:
         if len(days) < 2:
             return days[0] if days else cls(start)
+        return cls.running(start, days, (len(days),))[0]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[OrderDay], ends: Sequence[int]) -> list[OrderDay]:
+        """The totals of ``days[:end]`` for each of the ascending ``ends``, in one pass (adding
+        two at a time copies the maps each time)."""
+        totals: list[OrderDay] = []
         by_categories: dict[tuple[str, ...], int] = {}
         category_values: dict[str, Decimal] = {}
         channels: dict[str, int] = {}
-        first, orders, items, priced, discounted, refunded = days[0].start, 0, 0, 0, 0, 0
-        amount, list_value, discount, max_amount = _ZERO, _ZERO, _ZERO, days[0].max_amount
-        for day in days:
-            first = min(first, day.start)
-            orders += day.orders
-            amount += day.amount
-            if day.max_amount is not None and (max_amount is None or day.max_amount > max_amount):
-                max_amount = day.max_amount
-            items = max(items, day.max_items)
-            priced += day.priced
-            discounted += day.discounted
-            list_value += day.list_value
-            discount += day.discount
-            refunded += day.refunded
-            for categories, n in day.by_categories.items():
-                by_categories[categories] = by_categories.get(categories, 0) + n
-            for category, value in day.category_values.items():
-                category_values[category] = category_values.get(category, _ZERO) + value
-            for channel, n in day.channels.items():
-                channels[channel] = channels.get(channel, 0) + n
-        return cls(
-            first,
-            orders,
-            amount,
-            max_amount,
-            items,
-            by_categories,
-            category_values,
-            channels,
-            priced,
-            discounted,
-            list_value,
-            discount,
-            refunded,
-        )
+        first: int | None = None
+        orders, items, priced, discounted, refunded = 0, 0, 0, 0, 0
+        amount, list_value, discount = _ZERO, _ZERO, _ZERO
+        max_amount: Decimal | None = None
+        done = 0
+        for end in ends:
+            for day in days[done:end]:
+                first = day.start if first is None else min(first, day.start)
+                orders += day.orders
+                amount += day.amount
+                if day.max_amount is not None and (
+                    max_amount is None or day.max_amount > max_amount
+                ):
+                    max_amount = day.max_amount
+                items = max(items, day.max_items)
+                priced += day.priced
+                discounted += day.discounted
+                list_value += day.list_value
+                discount += day.discount
+                refunded += day.refunded
+                for categories, n in day.by_categories.items():
+                    by_categories[categories] = by_categories.get(categories, 0) + n
+                for category, value in day.category_values.items():
+                    category_values[category] = category_values.get(category, _ZERO) + value
+                for channel, n in day.channels.items():
+                    channels[channel] = channels.get(channel, 0) + n
+            done = max(done, end)
+            if first is None:
+                totals.append(cls(start))
+                continue
+            totals.append(
+                cls(
+                    first,
+                    orders,
+                    amount,
+                    max_amount,
+                    items,
+                    dict(by_categories),
+                    dict(category_values),
+                    dict(channels),
+                    priced,
+                    discounted,
+                    list_value,
+                    discount,
+                    refunded,
+                )
+            )
+        return totals
 
     def with_refunded_order(self) -> OrderDay:
-        return OrderDay(**{**vars(self), "refunded": self.refunded + 1})
+        return self._replace(refunded=self.refunded + 1)
 
 
-@dataclass(frozen=True)
-class RefundDay(_Started):
+class RefundDay(NamedTuple):
     start: int
-    by_reason: Counts = field(default_factory=dict)
+    by_reason: Counts = _NONE
     amount: Decimal = _ZERO
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(cls, refund: _Refund) -> RefundDay:
         return cls(micros(refund.at), {refund.reason: 1}, refund.amount)
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[RefundDay]) -> RefundDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[RefundDay], ends: Sequence[int]) -> list[RefundDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: RefundDay) -> RefundDay:
         return RefundDay(
@@ -245,17 +286,29 @@ class _Refund(Protocol):
     def amount(self) -> Decimal: ...
 
 
-@dataclass(frozen=True)
-class ReviewDay(_Started):
+class ReviewDay(NamedTuple):
     start: int
     reviews: int = 0
     rating_sum: int = 0
     low: int = 0  # rated 1-2
     high: int = 0  # rated 4-5
 
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
+
     @classmethod
     def of(cls, at: datetime, rating: int) -> ReviewDay:
         return cls(micros(at), 1, rating, int(rating <= 2), int(rating >= 4))
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[ReviewDay]) -> ReviewDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[ReviewDay], ends: Sequence[int]) -> list[ReviewDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ReviewDay) -> ReviewDay:
         return ReviewDay(
@@ -267,15 +320,27 @@ class ReviewDay(_Started):
         )
 
 
-@dataclass(frozen=True)
-class TicketDay(_Started):
+class TicketDay(NamedTuple):
     start: int
-    by_category: Counts = field(default_factory=dict)
+    by_category: Counts = _NONE
     inquiries: int = 0  # tickets of kind inquiry
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(cls, at: datetime, kind: str, category: str) -> TicketDay:
         return cls(micros(at), {category: 1}, int(kind == "inquiry"))
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[TicketDay]) -> TicketDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(cls, start: int, days: Sequence[TicketDay], ends: Sequence[int]) -> list[TicketDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: TicketDay) -> TicketDay:
         return TicketDay(
@@ -285,14 +350,28 @@ class TicketDay(_Started):
         )
 
 
-@dataclass(frozen=True)
-class ComplaintDay(_Started):
+class ComplaintDay(NamedTuple):
     start: int
-    by_category: Counts = field(default_factory=dict)
+    by_category: Counts = _NONE
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(cls, at: datetime, category: str) -> ComplaintDay:
         return cls(micros(at), {category: 1})
+
+    @classmethod
+    def total(cls, start: int, days: Sequence[ComplaintDay]) -> ComplaintDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(
+        cls, start: int, days: Sequence[ComplaintDay], ends: Sequence[int]
+    ) -> list[ComplaintDay]:
+        return _running(cls(start), days, ends)
 
     def plus(self, other: ComplaintDay) -> ComplaintDay:
         return ComplaintDay(
@@ -300,11 +379,15 @@ class ComplaintDay(_Started):
         )
 
 
-@dataclass(frozen=True)
-class ResolutionDay(_Started):
+class ResolutionDay(NamedTuple):
     start: int
     low: int = 0  # CSAT 1-2
     high: int = 0  # CSAT 4-5
+
+    @property
+    def first(self) -> datetime:
+        """When the day's first fact happened."""
+        return moment(self.start)
 
     @classmethod
     def of(cls, at: datetime, csat: int | None) -> ResolutionDay:
@@ -312,13 +395,17 @@ class ResolutionDay(_Started):
             micros(at), int(csat is not None and csat <= 2), int(csat is not None and csat >= 4)
         )
 
+    @classmethod
+    def total(cls, start: int, days: Sequence[ResolutionDay]) -> ResolutionDay:
+        return _total(cls(start), days)  # type: ignore[no-any-return]
+
+    @classmethod
+    def running(
+        cls, start: int, days: Sequence[ResolutionDay], ends: Sequence[int]
+    ) -> list[ResolutionDay]:
+        return _running(cls(start), days, ends)
+
     def plus(self, other: ResolutionDay) -> ResolutionDay:
         return ResolutionDay(
             min(self.start, other.start), self.low + other.low, self.high + other.high
         )
-
-
-def _max(a: Decimal | None, b: Decimal | None) -> Decimal | None:
-    if a is None:
-        return b
-    return a if b is None else max(a, b)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cached_property
 
 from services.profile.rules.customer import CustomerProfile, evaluation_moment
@@ -107,6 +107,7 @@ class Tagging:
             open_tickets=profile.open_tickets,
             consents=dict(profile.consents),
             groups_of=self._groups_of,
+            windows=self._window_spans,
         )
 
     def _groups_of(self, category: str) -> frozenset[str]:
@@ -254,6 +255,14 @@ class Tagging:
         if inputs.birthday is not None and next_month_start(since, self.timezone) <= now:
             carried.add(PROFILE)
         return carried
+
+    @cached_property
+    def _window_spans(self) -> Mapping[str, tuple[timedelta, ...]]:
+        """The windows of ``windows_by_source``, as spans: added up at once for each kind."""
+        return {
+            source: tuple(timedelta(days=d) for d in sorted(days))
+            for source, days in self.windows_by_source.items()
+        }
 
     @cached_property
     def _windows(self) -> Mapping[str, tuple[int, ...]]:

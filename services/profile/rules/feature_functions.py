@@ -51,6 +51,11 @@ class ProfileInputs:
     groups_of: Callable[[str], frozenset[str]] | None = field(
         default=None, compare=False, repr=False
     )
+    # The windows each kind of fact is counted in by the catalogue and the 360 (``Tagging``):
+    # the first total asked of a kind adds up all of them in one pass over its days.
+    windows: Mapping[str, tuple[timedelta, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     # Window totals already added up for this evaluation, by (kind, window).
     _totals: dict[tuple[str, Window], Any] = field(default_factory=dict, compare=False, repr=False)
     now_us: int = field(init=False, compare=False, repr=False)
@@ -65,40 +70,35 @@ class ProfileInputs:
 
     def total(self, kind: str, window: Window, figures: type[D]) -> D:
         """The figures of the days of ``kind`` whose first fact lies in the window. Windows of
-        a kind are nested, so a longer one adds its extra days to a shorter one's total."""
+        a kind are nested, so every window of the kind is added up in one pass, latest day
+        first, the first time one is asked."""
         assert window is not None, "a windowed feature needs a window"
         key = (kind, window)
         found: D | None = self._totals.get(key)
-        if found is None:
-            days, prefixes = self._latest_first(kind)
-            lower, end = self.now_us - _micros_of(window), 0
-            while end < len(days) and days[end].start > lower:
-                end += 1
-            shorter = max((e for e in prefixes if e <= end), default=None)
-            if shorter is None:
-                found = figures.total(self.now_us, days[:end])
-            elif shorter == end:
-                found = prefixes[end]
-            else:
-                found = prefixes[shorter].plus(figures.total(self.now_us, days[shorter:end]))
-            self._totals[key] = prefixes[end] = found
-        return found
-
-    def _latest_first(self, kind: str) -> tuple[list[Any], dict[int, Any]]:
-        """The days of ``kind`` up to ``now``, latest first, and the totals of their first
-        ``n`` days worked out so far, by ``n``."""
-        key = (kind, None)
-        found: tuple[list[Any], dict[int, Any]] | None = self._totals.get(key)
         if found is None:
             days = getattr(self.facts, kind)
             upper = self.now_us
             latest_first = sorted(
                 (day for day in days.values() if day.start <= upper),
-                key=lambda day: day.start,
+                key=_start,
                 reverse=True,
             )
-            found = self._totals[key] = (latest_first, {})
+            windows = sorted({window, *self.windows.get(kind, ())})
+            ends, end = [], 0
+            for each in windows:
+                lower = upper - _micros_of(each)
+                while end < len(latest_first) and latest_first[end].start > lower:
+                    end += 1
+                ends.append(end)
+            totals = figures.running(upper, latest_first, ends)
+            for each, each_total in zip(windows, totals, strict=True):
+                self._totals[(kind, each)] = each_total
+            found = self._totals[key]
         return found
+
+
+def _start(day: DayFigures) -> int:
+    return day.start
 
 
 @lru_cache(maxsize=64)

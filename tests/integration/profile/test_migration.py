@@ -1,6 +1,6 @@
 """Migration 0003 carries stored facts (format 1: lists of facts) into figures per day, orders
 by id and the 360 document, on SQLite and (with LOOPCRM_TEST_DATABASE_URL) PostgreSQL; the
-service then goes on from there."""
+service then goes on from there. Migration 0004 rewrites order days as lists (format 3)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from alembic import command
 
 from services.profile.app import create_app
 from services.profile.settings import ProfileSettings
 from shared.app import attach_runtime
 from shared.clock import FixedClock
 from shared.db import UtcDateTime, create_engine
-from shared.migrations import upgrade
+from shared.migrations import alembic_config, upgrade
 from tests.support import builders
 from tests.support.databases import fresh_database
 from tests.support.harness import ServiceHarness
@@ -207,3 +208,64 @@ async def test_migration_0003_carries_stored_facts_forward(tmp_path: Path) -> No
                 )  # 1 refunded of 2 orders: 50 %
         finally:
             await runtime.engine.dispose()
+
+
+stored_features = sa.table(
+    "customers", sa.column("customer_id", sa.String), sa.column("features", sa.JSON)
+)
+
+
+async def _features_of(url: str, customer_id: str) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = sa.select(stored_features.c.features).where(
+                stored_features.c.customer_id == customer_id
+            )
+            document: dict[str, Any] = (await connection.execute(query)).scalar_one()
+            return document
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_0004_writes_order_days_as_lists_and_back(tmp_path: Path) -> None:
+    customer_id = builders.new_id("c")
+    async with fresh_database(tmp_path, "profile") as url:
+        await _as_of_0002(url, customer_id)
+        await asyncio.to_thread(upgrade, MIGRATIONS, url, "0003")
+        format_2 = await _features_of(url, customer_id)
+        assert format_2["v"] == 2
+        first_day = format_2["orders"][0]
+        assert (first_day["n"], first_day["amount"], first_day["cats"]) == (
+            1,
+            "900.00",
+            {"robot_vacuum": "1000.00"},
+        )
+
+        await asyncio.to_thread(upgrade, MIGRATIONS, url, "0004")
+        format_3 = await _features_of(url, customer_id)
+        assert format_3["v"] == 3
+        assert format_3["orders"] == [
+            [
+                day["t"],
+                day["n"],
+                day["amount"],
+                day["max"],
+                day["items"],
+                day["sets"],
+                day["cats"],
+                day["ch"],
+                day["priced"],
+                day["discounted"],
+                day["list"],
+                day["discount"],
+                day["refunded"],
+            ]
+            for day in format_2["orders"]
+        ]
+        assert {k: v for k, v in format_3.items() if k not in ("v", "orders")} == {
+            k: v for k, v in format_2.items() if k not in ("v", "orders")
+        }
+
+        await asyncio.to_thread(command.downgrade, alembic_config(MIGRATIONS, url), "0003")
+        assert await _features_of(url, customer_id) == format_2
