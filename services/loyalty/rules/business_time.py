@@ -26,11 +26,8 @@ def _zone(timezone_name: str) -> ZoneInfo:
     return ZoneInfo(timezone_name)
 
 
-@lru_cache(maxsize=4096)
 def business_day(at: datetime, timezone_name: str) -> date:
-    """The calendar day `at` falls on in the business timezone (caps and tasks reset on it).
-    Remembered: one operation asks it of the same instant several times (caps, tasks, the
-    tier window, the month's spend)."""
+    """The calendar day `at` falls on in the business timezone (caps and tasks reset on it)."""
     return as_utc(at).astimezone(_zone(timezone_name)).date()
 
 
