@@ -3,14 +3,15 @@
 Event handlers, commands and periodic tasks all receive a ``Transaction``. Everything they
 publish goes out through ``tx.outbox`` and is written with the commit; rows a transaction has
 read or written can be kept in ``tx.held(Kind)``, a per-transaction instance shared by every
-handler of a run, so the events of one run never read the same row twice. Nothing held
-outlives its transaction.
+handler of a run, so the events of one run never read the same row twice; what several
+handlers gather there is written once by a step registered with ``tx.before_commit``. Nothing
+held outlives its transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ class Transaction:
     now: datetime
     outbox: OutboxWriter
     _held: dict[type[Any], Any] = field(default_factory=dict)
+    _before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def held(self, kind: type[Held]) -> Held:
         """This transaction's one ``kind()``, made on first use."""
@@ -36,6 +38,17 @@ class Transaction:
         if found is None:
             found = self._held[kind] = kind()
         return found  # type: ignore[no-any-return]
+
+    def before_commit(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Await ``step`` once the work is done, before the outbox is written: a mixed run's
+        handlers (views, orders, refunds of the same customers) gather their changes in
+        something held and write them once."""
+        self._before_commit.append(step)
+
+    async def finish(self) -> None:
+        """The registered steps, in order (a step may register another)."""
+        while self._before_commit:
+            await self._before_commit.pop(0)()
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class TransactionFactory:
                 outbox = OutboxWriter(session, source=self.source, now=now, allowed=self.publishes)
                 tx = Transaction(session=session, now=now, outbox=outbox)
                 yield tx
+                await tx.finish()
                 await outbox.flush()
             if session.info.get("outbox_written"):
                 self.on_outbox_written()

@@ -41,76 +41,70 @@ subscriptions = Subscriptions[ProfileContext]("profile", publishes=(ProfileTagge
 async def on_customers_registered(
     events: Sequence[TypedEvent[CustomerRegistered]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         registered = partial(c.registered, data=event.data, at=event.time)
         run.change_profile(event.data.customer_id, event.time, registered)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(CustomerUpdated)
 async def on_customers_updated(
     events: Sequence[TypedEvent[CustomerUpdated]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         updated = partial(c.updated, data=event.data, at=event.time)
         run.change_profile(event.data.customer_id, event.time, updated)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(ProductViewed)
 async def on_products_viewed(
     events: Sequence[TypedEvent[ProductViewed]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         view = partial(f.with_view, category=event.data.category, at=event.time)
         run.record(event.data.customer_id, event.time, view)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(OrderPlaced)
 async def on_orders_placed(
     events: Sequence[TypedEvent[OrderPlaced]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events, order_ids=(e.data.order_id for e in events))
+    run = await Run.of(tx, ctx, events, order_ids=(e.data.order_id for e in events))
     for event in events:
         data = event.data
         items = [(item.category, item.quantity, item.unit_price) for item in data.items]
         order = f.order_fact(data.order_id, event.time, data.amount, items, data.channel)
         run.record(data.customer_id, event.time, partial(f.with_order, order=order))
-    await run.save(tx)
 
 
 @subscriptions.on_batch(OrderRefunded)
 async def on_orders_refunded(
     events: Sequence[TypedEvent[OrderRefunded]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events, order_ids=(e.data.order_id for e in events))
+    run = await Run.of(tx, ctx, events, order_ids=(e.data.order_id for e in events))
     for event in events:
         data = event.data
         refund = f.RefundFact(data.order_id, event.time, data.amount, data.reason)
         run.record(data.customer_id, event.time, partial(f.with_refund, refund=refund))
-    await run.save(tx)
 
 
 @subscriptions.on_batch(ReviewPosted)
 async def on_reviews_posted(
     events: Sequence[TypedEvent[ReviewPosted]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         review = f.ReviewFact(event.time, event.data.rating)
         run.record(event.data.customer_id, event.time, partial(f.with_review, review=review))
-    await run.save(tx)
 
 
 @subscriptions.on_batch(TicketOpened)
 async def on_tickets_opened(
     events: Sequence[TypedEvent[TicketOpened]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    run = await Run.of(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
     for event in events:
         data = event.data
         status = run.ticket(data.ticket_id)
@@ -122,14 +116,13 @@ async def on_tickets_opened(
         if c.first_opening(status):
             ticket = f.TicketFact(data.ticket_id, event.time, data.kind, data.category)
             run.record(data.customer_id, event.time, partial(f.with_ticket, ticket=ticket))
-    await run.save(tx)
 
 
 @subscriptions.on_batch(TicketResolved)
 async def on_tickets_resolved(
     events: Sequence[TypedEvent[TicketResolved]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    run = await Run.of(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
     for event in events:
         data = event.data
         status = run.ticket(data.ticket_id)
@@ -142,14 +135,13 @@ async def on_tickets_resolved(
             resolution = f.ResolutionFact(data.ticket_id, event.time, data.csat)
             update = partial(f.with_resolution, resolution=resolution)
             run.record(data.customer_id, event.time, update)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(ComplaintOpened)
 async def on_complaints_opened(
     events: Sequence[TypedEvent[ComplaintOpened]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
+    run = await Run.of(tx, ctx, events, ticket_ids=(e.data.ticket_id for e in events))
     for event in events:
         data = event.data
         status, counts = c.complaint_opened(run.ticket(data.ticket_id), event.time)
@@ -157,37 +149,33 @@ async def on_complaints_opened(
         complaint = f.ComplaintFact(data.ticket_id, event.time, data.category)
         update = partial(f.with_complaint, complaint=complaint) if counts else None
         run.record(data.customer_id, event.time, update)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(TierChanged)
 async def on_tiers_changed(
     events: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         tier = partial(c.with_tier, tier=event.data.new_tier, at=event.time)
         run.change_profile(event.data.customer_id, event.time, tier)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(SegmentChanged)
 async def on_segments_changed(
     events: Sequence[TypedEvent[SegmentChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         segment = partial(c.with_segment, segment=event.data.new_segment, at=event.time)
         run.change_profile(event.data.customer_id, event.time, segment)
-    await run.save(tx)
 
 
 @subscriptions.on_batch(SilenceStarted)
 async def on_silences_started(
     events: Sequence[TypedEvent[SilenceStarted]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.load(tx, ctx, events)
+    run = await Run.of(tx, ctx, events)
     for event in events:
         silence = partial(c.with_silence, until=event.data.until, reason=event.data.reason)
         run.change_profile(event.data.customer_id, event.time, silence)
-    await run.save(tx)

@@ -70,9 +70,12 @@ class Run:
         self._tickets_changed: dict[str, tuple[str, TicketStatus]] = {}
         self._changed: dict[str, CustomerState] = {}
         self._latest: dict[str, datetime] = {}
+        self._read_customers: set[str] = set(stored)
+        self._read_tickets: set[str] = set(ticket_statuses)
+        self._read_orders: set[str] = {o for records in order_records.values() for o in records}
 
     @classmethod
-    async def load(
+    async def of(
         cls,
         tx: Transaction,
         ctx: ProfileContext,
@@ -81,13 +84,48 @@ class Run:
         ticket_ids: Iterable[str] = (),
         order_ids: Iterable[str] = (),
     ) -> Run:
-        customer_ids = dict.fromkeys(event.data.customer_id for event in events)
-        return cls(
-            ctx,
-            await customers.lock_customers(tx, customer_ids),
-            await tickets.ticket_statuses(tx, ticket_ids),
-            await orders.order_records(tx, order_ids),
-        )
+        """The transaction's run, with what ``events`` name read in. Every handler of a
+        transaction (a mixed run of views, orders, refunds...) shares it, and it is saved once,
+        before the commit: one evaluation and one profile.tagged per customer."""
+        held = tx.held(_RunOfTransaction)
+        if held.run is None:
+            run = held.run = cls(ctx, {}, {}, {})
+            tx.before_commit(lambda: run.save(tx))
+        await held.run.include(tx, events, ticket_ids=ticket_ids, order_ids=order_ids)
+        return held.run
+
+    async def include(
+        self,
+        tx: Transaction,
+        events: Events,
+        *,
+        ticket_ids: Iterable[str] = (),
+        order_ids: Iterable[str] = (),
+    ) -> None:
+        """Read (and lock) the customers, tickets and orders not read yet; what the run has
+        changed stays as the run left it."""
+        new_customers = [
+            customer_id
+            for customer_id in dict.fromkeys(event.data.customer_id for event in events)
+            if customer_id not in self._read_customers
+        ]
+        self._read_customers.update(new_customers)
+        self._stored.update(await customers.lock_customers(tx, new_customers))
+        new_tickets = set(ticket_ids) - self._read_tickets
+        self._read_tickets |= new_tickets
+        for ticket_id, status in (await tickets.ticket_statuses(tx, new_tickets)).items():
+            self._tickets.setdefault(ticket_id, status)
+        new_orders = set(order_ids) - self._read_orders
+        self._read_orders |= new_orders
+        for customer_id, records in (await orders.order_records(tx, new_orders)).items():
+            known = self._orders.setdefault(customer_id, {})
+            for order_id, record in records.items():
+                known.setdefault(order_id, record)
+            state = self._changed.get(customer_id)
+            if state is not None:
+                merged = {**records, **state.facts.known_orders}
+                facts = state.facts._replace(known_orders=merged)
+                self._changed[customer_id] = CustomerState(state.profile, facts, state.tags)
 
     def _touch(self, customer_id: str, at: datetime) -> tuple[CustomerState, datetime]:
         """The customer as the run left them, and the moment the event is applied at (the
@@ -151,3 +189,7 @@ class Run:
             for state in saved
         }
         await orders.save_order_records(tx, changed_orders)
+
+
+class _RunOfTransaction:
+    run: Run | None = None

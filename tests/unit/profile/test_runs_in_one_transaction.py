@@ -351,6 +351,32 @@ async def test_a_run_reads_each_table_once_and_writes_each_once(tmp_path: Path) 
         assert sent == ["BEGIN", "INSERT", "SELECT", "INSERT", "UPDATE"]
 
 
+async def test_a_mixed_run_reads_and_writes_its_customers_once_and_announces_once(
+    tmp_path: Path,
+) -> None:
+    """A fetched batch of several topics is one transaction: its handlers share the run, so a
+    customer who browses, buys and gets a new tier in it is evaluated and written once."""
+    customer_id, order_id = new_id("c"), new_id("o")
+    mixed = [
+        *[viewed(customer_id, T0 + n * MINUTE) for n in range(6)],
+        placed(customer_id, order_id, T0 + 6 * MINUTE),
+        tier_changed(customer_id, "bronze", "silver", T0 + 7 * MINUTE),
+    ]
+    async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
+        await profile.deliver(viewed(customer_id, T0 - MINUTE))
+        await profile.forget_published()
+        with statements_of(profile.runtime.engine) as sent:
+            assert await profile.deliver(*mixed) == ["handled"] * len(mixed)
+        (announced,) = await profile.published("profile.tagged")
+        assert announced.time == T0 + 7 * MINUTE
+        # One read of the customer (and one of the order named); one UPDATE of the customer.
+        assert sent.count("UPDATE") == 1
+        assert sent.count("SELECT") == 2
+        body = (await profile.client.get(f"/v1/customers/{customer_id}")).json()
+        assert (body["tier"], body["activity"]["lifetime_orders"]) == ("silver", 1)
+        assert body["activity"]["views_30d"] == 7
+
+
 async def test_the_360_is_one_primary_key_read(tmp_path: Path) -> None:
     customer_id = new_id("c")
     async with service_harness("profile", tmp_path, clock=FixedClock(T0)) as profile:
