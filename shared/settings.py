@@ -54,9 +54,9 @@ class ServiceSettings(BaseSettings):
         description="Consumer group session timeout; a first join waits about half of it.",
     )
     kafka_heartbeat_interval_ms: int = 3_000
-    consumer_batch_size: int = 4000
+    consumer_batch_size: int = 8000
     consumer_transaction_size: int = Field(
-        default=2000,
+        default=4000,
         description="Events of one partition applied per database transaction (1 = each alone).",
     )
     consumer_concurrency: int = Field(
