@@ -46,9 +46,9 @@ class ConsumerConfig:
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
     """How long the broker may hold a fetch while records are arriving."""
-    idle_fetch_max_wait_ms: int = 3000
+    idle_fetch_max_wait_ms: int = 6000
     """... doubling from the above with every empty fetch up to this: at rest, a consumer
-    polls about once a second; after a lone event it polls a few times, not a hundred."""
+    fetches once every few seconds; after a lone event it polls a few times, not a hundred."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
 
@@ -136,9 +136,11 @@ class _FetchWait:
 
     @property
     def getmany_timeout_ms(self) -> int:
-        # While the wait moves, about one fetch per loop, so it moves with each answer; at
-        # rest, one loop per fetch (stopping cancels the wait, it is not polled for).
-        return self.idle_ms if self.at_rest else max(10, min(self.ms, 200))
+        # While the wait moves, about one fetch per loop, so it moves with each answer. At
+        # rest nothing moves until records come, and records end the wait at once: one loop
+        # per fetch, at least a second (the urgent lane fetches many times a second), and
+        # stopping cancels the wait, it is not polled for.
+        return max(self.idle_ms, _AT_REST_LOOP_MS) if self.at_rest else max(10, min(self.ms, 200))
 
     @property
     def at_rest(self) -> bool:
@@ -157,6 +159,7 @@ class _FetchWait:
 
 
 _STREAMING = 10
+_AT_REST_LOOP_MS = 1000
 
 
 class _Alone(Exception):

@@ -35,6 +35,13 @@ def test_a_trickle_halves_the_wait_and_never_goes_below_busy() -> None:
     assert _waits(wait, [1] * 8)[-1] == 10
 
 
+def test_a_short_idle_wait_still_loops_at_most_once_a_second_at_rest() -> None:
+    wait = _FetchWait(busy_ms=10, idle_ms=50)
+    _waits(wait, [0] * 5)
+    assert wait.at_rest
+    assert wait.getmany_timeout_ms == 1000  # records end the wait at once, whatever it is
+
+
 def test_changes_are_reported_so_the_consumer_only_sets_the_wait_when_it_moves() -> None:
     wait = _FetchWait(busy_ms=10, idle_ms=200)
     assert wait.after_fetch(0) is True
