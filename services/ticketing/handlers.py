@@ -66,23 +66,27 @@ async def on_complaints_opened(
 async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOpened]) -> None:
     """Every open ticket of each complaint's customer rises to the tier's complaint priority,
     and each complaint gets one senior callback, in order: the state of all their customers
-    read with one query per table, the changes written with one statement per table."""
+    read with one query per table, the changes written with one statement per table.
+
+    A complaint is applied once, with its callback in the same transaction: one whose
+    callback is there (ours, applied by the API) changes nothing."""
     customers = {complaint.customer_id for complaint in complaints}
     tiers = await TierBook.load(tx.session, customers)
-    # Locked: the API's follow-up of a complaint and the handler of its complaint.opened may
-    # meet; the second then finds the tickets raised and the callback there.
+    # Locked before the callbacks are read: the API's follow-up of a complaint and the
+    # handler of its complaint.opened may meet, and the second then finds the work done.
     open_tickets = await OpenTickets.of_customers(tx.session, customers, lock=True)
     followed_up = await callbacks_following(tx.session, {c.ticket_id for c in complaints})
     policy = await current_policy(tx.session)
     staff = StaffOfRun(tx.session)
     for complaint in complaints:
+        if complaint.ticket_id in followed_up:
+            continue  # applied meanwhile, or earlier in this run
         tier = tiers.tier_of(complaint.customer_id)
         for ticket in open_tickets.of(complaint.customer_id):
             change = reprioritise(ticket.state, tier, complaint.opened_at, policy)
             await make_more_urgent(tx, open_tickets, ticket, change, staff)
-        if complaint.ticket_id not in followed_up:
-            await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
-            followed_up.add(complaint.ticket_id)
+        await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
+        followed_up.add(complaint.ticket_id)
     await open_tickets.save(tx.session)
     await staff.save()
 
