@@ -107,6 +107,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._backlog_seen_at: float | None = None
+        self._moved_since_seen = False
 
     def notify(self) -> None:
         """Called after a commit that wrote outbox rows, so they leave without waiting a poll."""
@@ -199,11 +200,17 @@ class OutboxRelay:
             self._leader_connection = None
 
     async def _observe_backlog(self, relayed: int) -> None:
-        """Backlog gauges after a round that moved events, and every few seconds otherwise."""
-        seen_at, self._backlog_seen_at = self._backlog_seen_at, time.monotonic()
-        if relayed == 0 and seen_at is not None and time.monotonic() - seen_at < _BACKLOG_EVERY_S:
-            self._backlog_seen_at = seen_at
+        """Backlog gauges when a round finds nothing more after rounds that moved events, and
+        every few seconds otherwise (a long drain included). Not after every round that moved
+        some: the next round follows at once, and events committed meanwhile (a complaint's
+        ticket.prioritized right after its complaint.opened) would wait for the count."""
+        now = time.monotonic()
+        self._moved_since_seen = self._moved_since_seen or relayed > 0
+        seen_at = self._backlog_seen_at
+        settled = relayed == 0 and self._moved_since_seen
+        if seen_at is not None and not settled and now - seen_at < _BACKLOG_EVERY_S:
             return
+        self._backlog_seen_at, self._moved_since_seen = now, False
         try:
             async with self._sessions() as session:
                 await session.connection(execution_options=read_options(self._engine.dialect.name))

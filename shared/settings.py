@@ -43,10 +43,10 @@ class ServiceSettings(BaseSettings):
         description="Fetch wait while records stream in (doubling to the idle wait when not).",
     )
     kafka_idle_fetch_max_wait_ms: int = Field(
-        default=3000, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
+        default=6000, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
     )
     kafka_urgent_fetch_max_wait_ms: int = Field(
-        default=200,
+        default=50,
         description="Longest fetch wait of the urgent lane (latency-critical topics).",
     )
     kafka_session_timeout_ms: int = Field(

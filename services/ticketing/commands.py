@@ -3,11 +3,13 @@ answers with the public shape of what it changed."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from services.ticketing.handlers import follow_up_complaints
 from services.ticketing.models import Agent, SlaPolicyVersion, TicketResponse
 from services.ticketing.queries.agents import agent_public, agent_row
 from services.ticketing.queries.reports import policy_public
@@ -32,8 +34,12 @@ from services.ticketing.schemas import (
     TicketPublic,
     TicketResolve,
 )
+from shared.app import TransactionOpener
 from shared.errors import Conflict, InvalidInput
+from shared.events.catalogue import ComplaintOpened
 from shared.transaction import Transaction
+
+log = logging.getLogger(__name__)
 
 # --- tickets --------------------------------------------------------------------------------
 
@@ -69,6 +75,33 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
         if announced is not None:
             await tx.outbox.publish(announced, time=state.opened_at)
     return ticket_public(ticket)
+
+
+async def follow_up_opened_complaint(begin: TransactionOpener, complaint: TicketPublic) -> None:
+    """Raise the customer's open tickets and open the callback of a complaint just opened, in
+    a transaction right after the complaint's own: complaint.opened leaves as soon as the
+    complaint is committed, and ticket.prioritized leaves with this one instead of after a
+    trip through the broker and back. If this fails, the complaint stands and the
+    complaint.opened that comes back to our handler does the same (it finds nothing left to
+    do when this succeeded)."""
+    try:
+        async with begin() as tx:
+            await follow_up_complaints(
+                tx,
+                [
+                    ComplaintOpened(
+                        customer_id=complaint.customer_id,
+                        ticket_id=complaint.id,
+                        category=complaint.category,
+                        opened_at=complaint.opened_at,
+                    )
+                ],
+            )
+    except Exception as exc:
+        log.warning(
+            "complaint follow-up left to complaint.opened",
+            extra={"ticket_id": complaint.id, "error": repr(exc)[:300]},
+        )
 
 
 async def add_response(tx: Transaction, ticket_id: str, command: ResponseCreate) -> ResponsePublic:

@@ -3,6 +3,11 @@
 The hot ones take a run of events: the state of every customer in the run is read with one
 query per table, the rules apply the events one by one in memory, and the changes are
 written with one statement per table, so a run of N gives what N transactions would.
+
+What a complaint does to the customer's tickets is applied the same way wherever ticketing
+learns of it: right after the API opened it (`commands.follow_up_opened_complaint`), and on
+`complaint.opened` from any source, where a complaint of ours finds its work done (the rules
+only ever make a ticket more urgent, and the callback is one per complaint ticket id).
 """
 
 from __future__ import annotations
@@ -48,28 +53,40 @@ subscriptions = Subscriptions[TicketingContext](
 )
 
 
-@subscriptions.on_batch(ComplaintOpened, urgent=True)
+@subscriptions.on_batch(ComplaintOpened)
 async def on_complaints_opened(
     run: Sequence[TypedEvent[ComplaintOpened]], tx: Transaction, ctx: TicketingContext
 ) -> None:
-    """Every open ticket of the customer rises to the tier's complaint priority, and the
-    complaint gets one senior callback, whichever source reported it and whether or not its
-    ticket is one of ours (ticketing consumes its own complaint.opened)."""
-    complaints = [event.data for event in run]
+    """Whichever source reported the complaint and whether or not its ticket is one of ours.
+    A complaint opened through our API had these effects before the API answered: it comes
+    back here and changes nothing (hence no urgent lane for it)."""
+    await follow_up_complaints(tx, [event.data for event in run])
+
+
+async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOpened]) -> None:
+    """Every open ticket of each complaint's customer rises to the tier's complaint priority,
+    and each complaint gets one senior callback, in order: the state of all their customers
+    read with one query per table, the changes written with one statement per table.
+
+    A complaint is applied once, with its callback in the same transaction: one whose
+    callback is there (ours, applied by the API) changes nothing."""
     customers = {complaint.customer_id for complaint in complaints}
     tiers = await TierBook.load(tx.session, customers)
-    open_tickets = await OpenTickets.of_customers(tx.session, customers)
+    # Locked before the callbacks are read: the API's follow-up of a complaint and the
+    # handler of its complaint.opened may meet, and the second then finds the work done.
+    open_tickets = await OpenTickets.of_customers(tx.session, customers, lock=True)
     followed_up = await callbacks_following(tx.session, {c.ticket_id for c in complaints})
     policy = await current_policy(tx.session)
     staff = StaffOfRun(tx.session)
     for complaint in complaints:
+        if complaint.ticket_id in followed_up:
+            continue  # applied meanwhile, or earlier in this run
         tier = tiers.tier_of(complaint.customer_id)
         for ticket in open_tickets.of(complaint.customer_id):
             change = reprioritise(ticket.state, tier, complaint.opened_at, policy)
-            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
-        if complaint.ticket_id not in followed_up:
-            await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
-            followed_up.add(complaint.ticket_id)
+            await make_more_urgent(tx, open_tickets, ticket, change, staff)
+        await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
+        followed_up.add(complaint.ticket_id)
     await open_tickets.save(tx.session)
     await staff.save()
 
@@ -103,6 +120,26 @@ async def _open_callback(
     open_tickets.open(state, complaint.customer_id, assignee, opened)
 
 
+async def make_more_urgent(
+    tx: Transaction,
+    open_tickets: OpenTickets,
+    ticket: HeldTicket,
+    change: Change | None,
+    staff: StaffOfRun,
+) -> None:
+    """Record the change, announce it, and dispatch the ticket again if its agent no longer
+    fits."""
+    if change is None:
+        return
+    open_tickets.record(ticket, change)
+    await tx.outbox.publish(
+        events.ticket_prioritized(ticket.customer_id, change), time=change.changed_at
+    )
+    assignee = assignee_when_more_urgent(ticket.state, ticket.assignee_id, await staff.get())
+    staff.moved(ticket.assignee_id, assignee)
+    ticket.assignee_id = assignee
+
+
 @subscriptions.on_batch(TierChanged)
 async def on_tiers_changed(
     run: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: TicketingContext
@@ -122,30 +159,10 @@ async def on_tiers_changed(
             continue
         for ticket in open_tickets.of(customer_id):
             change = on_tier_changed(ticket.state, new_tier, event.time, policy)
-            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
+            await make_more_urgent(tx, open_tickets, ticket, change, staff)
     await tiers.save(tx.session)
     await open_tickets.save(tx.session)
     await staff.save()
-
-
-async def _make_more_urgent(
-    tx: Transaction,
-    open_tickets: OpenTickets,
-    ticket: HeldTicket,
-    change: Change | None,
-    staff: StaffOfRun,
-) -> None:
-    """Record the change, announce it, and dispatch the ticket again if its agent no longer
-    fits."""
-    if change is None:
-        return
-    open_tickets.record(ticket, change)
-    await tx.outbox.publish(
-        events.ticket_prioritized(ticket.customer_id, change), time=change.changed_at
-    )
-    assignee = assignee_when_more_urgent(ticket.state, ticket.assignee_id, await staff.get())
-    staff.moved(ticket.assignee_id, assignee)
-    ticket.assignee_id = assignee
 
 
 @subscriptions.on(CustomerErased)

@@ -47,9 +47,9 @@ class ConsumerConfig:
     backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 5.0))
     fetch_max_wait_ms: int = 10
     """How long the broker may hold a fetch while records are arriving."""
-    idle_fetch_max_wait_ms: int = 3000
+    idle_fetch_max_wait_ms: int = 6000
     """... doubling from the above with every empty fetch up to this: at rest, a consumer
-    polls about once a second; after a lone event it polls a few times, not a hundred."""
+    fetches once every few seconds; after a lone event it polls a few times, not a hundred."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     concurrency: int = 1
@@ -115,6 +115,9 @@ class EventApplier:
 
 
 _LAG_EVERY_S = 1.0
+_LAG_AT_REST_EVERY_S = 30.0
+"""At rest no record arrives, so the lag stays what it was once it has been seen after the
+last records; it is looked at every second again as soon as records come."""
 
 
 def _set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> None:
@@ -139,9 +142,15 @@ class _FetchWait:
 
     @property
     def getmany_timeout_ms(self) -> int:
-        # While the wait moves, about one fetch per loop, so it moves with each answer; at
-        # rest, 200 ms between checks of the stop flag.
-        return 200 if self.ms >= self.idle_ms else max(10, min(self.ms, 200))
+        # While the wait moves, about one fetch per loop, so it moves with each answer. At
+        # rest nothing moves until records come, and records end the wait at once: one loop
+        # per fetch, at least a second (the urgent lane fetches many times a second), and
+        # stopping cancels the wait, it is not polled for.
+        return max(self.idle_ms, _AT_REST_LOOP_MS) if self.at_rest else max(10, min(self.ms, 200))
+
+    @property
+    def at_rest(self) -> bool:
+        return self.ms >= self.idle_ms
 
     def after_fetch(self, records: int) -> bool:
         """Move the wait after a fetch that brought ``records``; whether it changed."""
@@ -156,6 +165,7 @@ class _FetchWait:
 
 
 _STREAMING = 10
+_AT_REST_LOOP_MS = 1000
 
 
 class _Alone(Exception):
@@ -190,6 +200,7 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
+        self._polling: asyncio.Future[Any] | None = None
         self.ready = asyncio.Event()
         metrics.prepare_topics(self.topics)
 
@@ -203,6 +214,9 @@ class ConsumerRunner:
 
     def stop(self) -> None:
         self._stopping.set()
+        # A consumer at rest waits seconds for its next fetch: end the wait, not the batch.
+        if self._polling is not None:
+            self._polling.cancel()
 
     async def run(self) -> None:
         consumer = await self._start_consumer()
@@ -210,29 +224,52 @@ class ConsumerRunner:
             return
         loop = asyncio.get_running_loop()
         last_lag = loop.time()
+        # Records came, or no look yet saw every partition, since the lag was last looked at.
+        lag_unseen = True
         wait = _FetchWait(self._config.fetch_max_wait_ms, self._config.idle_fetch_max_wait_ms)
         try:
             while not self._stopping.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=wait.getmany_timeout_ms, max_records=self._config.batch_size
-                )
+                batch = await self._poll(consumer, wait.getmany_timeout_ms)
+                if batch is None:
+                    break
                 now = loop.time()
                 if wait.after_fetch(sum(map(len, batch.values()))):
                     _set_fetch_wait(consumer, wait.ms)
                 if batch:
+                    lag_unseen = True
                     async with self._batch_lock:
                         # After a failed attempt of the whole batch, each event goes alone.
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
                             await self._handle_partitions(consumer, batch, size)
-                if now - last_lag >= _LAG_EVERY_S:
+                at_rest = wait.at_rest and not lag_unseen
+                if now - last_lag >= (_LAG_AT_REST_EVERY_S if at_rest else _LAG_EVERY_S):
                     last_lag = now
-                    await self._observe_lag(consumer)
+                    lag_unseen = not await self._observe_lag(consumer)
         finally:
             self._consumer = None
             # Leaving the group needs the broker; without one, stopping must not hang.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), timeout=5)
+
+    async def _poll(
+        self, consumer: AIOKafkaConsumer, timeout_ms: int
+    ) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]] | None:
+        """The next fetched records (empty after ``timeout_ms``); None when stopping ended the
+        wait. Records fetched meanwhile stay in the client, uncommitted: nothing is lost."""
+        poll = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=timeout_ms, max_records=self._config.batch_size)
+        )
+        self._polling = poll
+        try:
+            batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = await poll
+        except asyncio.CancelledError:
+            if poll.cancelled() and self._stopping.is_set():
+                return None
+            raise
+        finally:
+            self._polling = None
+        return batch
 
     async def _handle_batch_at_once(
         self,
@@ -475,9 +512,12 @@ class ConsumerRunner:
         )
         self._metrics.events_consumed.labels(topic=record.topic, outcome="dead_lettered").inc()
 
-    async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+    async def _observe_lag(self, consumer: AIOKafkaConsumer) -> bool:
+        """Set the lag of each assigned partition; whether every one was seen."""
         # highwater - position: this broker's end_offsets() answers are not to be trusted.
-        for tp in consumer.assignment():
+        assigned = consumer.assignment()
+        seen = 0
+        for tp in assigned:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
@@ -488,6 +528,8 @@ class ConsumerRunner:
             self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(0, highwater - position)
             )
+            seen += 1
+        return bool(assigned) and seen == len(assigned)
 
     def forget_partitions(self, revoked: set[TopicPartition]) -> None:
         for tp in revoked:

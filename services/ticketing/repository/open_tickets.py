@@ -73,14 +73,18 @@ class OpenTickets:
 
     @classmethod
     async def of_customers(
-        cls, session: AsyncSession, customer_ids: Collection[str]
+        cls, session: AsyncSession, customer_ids: Collection[str], *, lock: bool = False
     ) -> OpenTickets:
-        """Every open ticket of the customers, each customer's oldest first."""
+        """Every open ticket of the customers, each customer's oldest first; with ``lock``,
+        held until the commit, so a writer that decides on the same tickets waits and then
+        sees what this one did."""
         query = (
             select(*_COLUMNS)
             .where(IS_OPEN, tickets.c.customer_id.in_(sorted(customer_ids)))
             .order_by(tickets.c.customer_id, tickets.c.opened_at, tickets.c.id)
         )
+        if lock:
+            query = query.with_for_update()
         return await cls._load(session, query)
 
     @classmethod

@@ -16,13 +16,15 @@ def _waits(wait: _FetchWait, fetches: list[int]) -> list[int]:
 def test_empty_fetches_double_the_wait_up_to_the_idle_wait() -> None:
     wait = _FetchWait(busy_ms=10, idle_ms=3000)
     assert _waits(wait, [0] * 10) == [20, 40, 80, 160, 320, 640, 1280, 2560, 3000, 3000]
-    assert wait.getmany_timeout_ms == 200  # at rest the stop flag is still checked often
+    assert wait.at_rest
+    assert wait.getmany_timeout_ms == 3000  # one loop per fetch: stopping cancels the wait
 
 
 def test_a_stream_brings_the_wait_back_to_busy_at_once() -> None:
     wait = _FetchWait(busy_ms=10, idle_ms=3000)
     _waits(wait, [0] * 10)
     assert _waits(wait, [500]) == [10]
+    assert not wait.at_rest
     assert wait.getmany_timeout_ms == 10
 
 
@@ -31,6 +33,13 @@ def test_a_trickle_halves_the_wait_and_never_goes_below_busy() -> None:
     _waits(wait, [0] * 10)
     assert _waits(wait, [1, 1, 2, 0, 1]) == [1500, 750, 375, 750, 375]
     assert _waits(wait, [1] * 8)[-1] == 10
+
+
+def test_a_short_idle_wait_still_loops_at_most_once_a_second_at_rest() -> None:
+    wait = _FetchWait(busy_ms=10, idle_ms=50)
+    _waits(wait, [0] * 5)
+    assert wait.at_rest
+    assert wait.getmany_timeout_ms == 1000  # records end the wait at once, whatever it is
 
 
 def test_changes_are_reported_so_the_consumer_only_sets_the_wait_when_it_moves() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from services.ticketing import commands
 from services.ticketing.models import Ticket
 from services.ticketing.repository.tickets import state_of
 from services.ticketing.rules.queue import in_work_order
@@ -101,6 +103,46 @@ async def test_a_complaint_raises_open_tickets_and_opens_one_callback(svc):
     assert len(await published(svc, "ticket.opened")) == 2
 
 
+async def test_opening_a_complaint_raises_open_tickets_before_the_answer(svc):
+    customer_id = new_id("c")
+    inquiry = await open_(svc, customer_id)
+
+    opened = await open_(svc, customer_id, "complaint")
+
+    raised = await ticket(svc, inquiry["id"])
+    assert (raised["priority"], raised["history"][0]["reason"]) == ("P2", "complaint.opened")
+    prioritized = await published(svc, "ticket.prioritized")
+    assert [(e["ticket_id"], e["new_priority"]) for e in prioritized] == [(inquiry["id"], "P2")]
+    listed = (await svc.client.get("/v1/tickets", params={"customer_id": customer_id})).json()
+    assert [t["follow_up_of"] for t in listed["items"] if t["kind"] == "callback"] == [opened["id"]]
+
+    # Our own complaint.opened comes back through the broker and finds its work done.
+    [returned] = await svc.published("complaint.opened")
+    assert await svc.deliver(returned.model_dump(mode="json")) == ["handled"]
+    assert len(await published(svc, "ticket.prioritized")) == 1
+    again = (await svc.client.get("/v1/tickets", params={"customer_id": customer_id})).json()
+    assert again["total"] == listed["total"] == 3
+
+
+async def test_a_failed_follow_up_leaves_the_complaint_to_its_event(svc, monkeypatch):
+    customer_id = new_id("c")
+    inquiry = await open_(svc, customer_id)
+
+    async def broken(*_args: Any) -> None:
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(commands, "follow_up_complaints", broken)
+        opened = await open_(svc, customer_id, "complaint")
+    assert (await ticket(svc, inquiry["id"]))["priority"] == "P3"
+
+    [event] = await svc.published("complaint.opened")
+    assert await svc.deliver(event.model_dump(mode="json")) == ["handled"]
+    assert (await ticket(svc, inquiry["id"]))["priority"] == "P2"
+    listed = (await svc.client.get("/v1/tickets", params={"customer_id": customer_id})).json()
+    assert [t["follow_up_of"] for t in listed["items"] if t["kind"] == "callback"] == [opened["id"]]
+
+
 async def test_a_stale_tier_change_is_ignored(svc):
     customer_id = new_id("c")
     inquiry = await open_(svc, customer_id)
@@ -157,13 +199,17 @@ async def test_the_queue_pages_in_the_order_of_the_rules(svc):
         await open_(svc, bronze, "repair", opened_at=(T0 - 72 * HOUR).isoformat()),
     ]
 
-    page = (await svc.client.get("/v1/queue", params={"limit": 3})).json()
+    page = (await svc.client.get("/v1/queue", params={"limit": 4})).json()
     rest = (
-        await svc.client.get("/v1/queue", params={"limit": 3, "cursor": page["next_cursor"]})
+        await svc.client.get("/v1/queue", params={"limit": 4, "cursor": page["next_cursor"]})
     ).json()
 
     async with svc.transaction() as tx:
-        rows = [await tx.session.get(Ticket, t["id"]) for t in opened]
-        expected = [state.id for state in in_work_order(state_of(r) for r in rows if r)]
-    assert (page["total"], rest["next_cursor"]) == (5, None)
+        # The two complaints raised their customers' tickets and opened a callback each.
+        rows = (
+            await tx.session.scalars(select(Ticket).where(Ticket.customer_id.in_([bronze, gold])))
+        ).all()
+        expected = [state.id for state in in_work_order(state_of(r) for r in rows)]
+    assert {t["id"] for t in opened} < set(expected)
+    assert (page["total"], rest["next_cursor"]) == (7, None)
     assert [t["id"] for t in [*page["items"], *rest["items"]]] == expected
