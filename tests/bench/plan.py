@@ -84,8 +84,8 @@ FULL = Plan(
 
 QUICK = Plan(
     quick=True,
-    consume_events=6_000,  # several runs of 2,000: the rate is counted after the first
-    consume_customers=600,
+    consume_events=12_000,  # three runs of 4,000: the rate is counted after the first
+    consume_customers=1_200,
     consume_timeout_s=15,
     consume_poll_s=0.05,
     warm_timeout_s=15,
