@@ -44,16 +44,13 @@ router = APIRouter(prefix="/v1")
 @router.post("/tickets", status_code=201, dependencies=[WRITE], tags=["tickets"])
 async def open_ticket(body: TicketCreate, runtime: RuntimeDep) -> TicketPublic:
     """Open a ticket at the customer's tier SLA and dispatch it. A complaint also publishes
-    complaint.opened and, before the answer, reprioritises the customer's other open tickets
-    and opens its callback."""
+    complaint.opened, and in the same transaction reprioritises the customer's other open
+    tickets and opens its callback."""
     try:
         async with runtime.transaction() as tx:
-            opened = await commands.open_customer_ticket(tx, body)
+            return await commands.open_customer_ticket(tx, body)
     except OpenedInTheFuture as refused:
         raise InvalidInput("opened_at", str(refused)) from refused
-    if opened.kind == "complaint":
-        await commands.follow_up_opened_complaint(runtime.transaction, opened)
-    return opened
 
 
 @router.get("/tickets", dependencies=[READ], tags=["tickets"])

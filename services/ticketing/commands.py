@@ -3,7 +3,6 @@ answers with the public shape of what it changed."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -34,18 +33,15 @@ from services.ticketing.schemas import (
     TicketPublic,
     TicketResolve,
 )
-from shared.app import TransactionOpener
 from shared.errors import Conflict, InvalidInput
-from shared.events.catalogue import ComplaintOpened
 from shared.transaction import Transaction
-
-log = logging.getLogger(__name__)
 
 # --- tickets --------------------------------------------------------------------------------
 
 
 async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> TicketPublic:
-    """A ticket at the tier's SLA, dispatched, with ticket.opened (and complaint.opened).
+    """A ticket at the tier's SLA, dispatched, with ticket.opened; a complaint also publishes
+    complaint.opened, raises the customer's open tickets and opens its callback.
     Raises `OpenedInTheFuture` for an `opened_at` later than now."""
     opened_at = opening_time(command.opened_at, tx.now)
     state = open_ticket(
@@ -68,40 +64,16 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
         created_at=tx.now,
     )
     tx.session.add(ticket)
-    for announced in (
-        events.ticket_opened(command.customer_id, state),
-        events.complaint_opened(command.customer_id, state),
-    ):
-        if announced is not None:
-            await tx.outbox.publish(announced, time=state.opened_at)
+    opened = events.ticket_opened(command.customer_id, state)
+    if opened is not None:
+        await tx.outbox.publish(opened, time=state.opened_at)
+    complaint = events.complaint_opened(command.customer_id, state)
+    if complaint is not None:
+        await tx.outbox.publish(complaint, time=state.opened_at)
+        # Its effects on our own tickets are part of the same change, not a trip through the
+        # broker and back (where our complaint.opened then finds them done).
+        await follow_up_complaints(tx, [complaint])
     return ticket_public(ticket)
-
-
-async def follow_up_opened_complaint(begin: TransactionOpener, complaint: TicketPublic) -> None:
-    """Raise the customer's open tickets and open the callback of a complaint just opened, in
-    a transaction right after the complaint's own: complaint.opened leaves as soon as the
-    complaint is committed, and ticket.prioritized leaves with this one instead of after a
-    trip through the broker and back. If this fails, the complaint stands and the
-    complaint.opened that comes back to our handler does the same (it finds nothing left to
-    do when this succeeded)."""
-    try:
-        async with begin() as tx:
-            await follow_up_complaints(
-                tx,
-                [
-                    ComplaintOpened(
-                        customer_id=complaint.customer_id,
-                        ticket_id=complaint.id,
-                        category=complaint.category,
-                        opened_at=complaint.opened_at,
-                    )
-                ],
-            )
-    except Exception as exc:
-        log.warning(
-            "complaint follow-up left to complaint.opened",
-            extra={"ticket_id": complaint.id, "error": repr(exc)[:300]},
-        )
 
 
 async def add_response(tx: Transaction, ticket_id: str, command: ResponseCreate) -> ResponsePublic:

@@ -5,9 +5,9 @@ query per table, the rules apply the events one by one in memory, and the change
 written with one statement per table, so a run of N gives what N transactions would.
 
 What a complaint does to the customer's tickets is applied the same way wherever ticketing
-learns of it: right after the API opened it (`commands.follow_up_opened_complaint`), and on
-`complaint.opened` from any source, where a complaint of ours finds its work done (the rules
-only ever make a ticket more urgent, and the callback is one per complaint ticket id).
+learns of it: in the transaction where the API opens it (`commands.open_customer_ticket`),
+and on `complaint.opened` from any source, where a complaint of ours finds its work done
+(its callback is there).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ async def on_complaints_opened(
     run: Sequence[TypedEvent[ComplaintOpened]], tx: Transaction, ctx: TicketingContext
 ) -> None:
     """Whichever source reported the complaint and whether or not its ticket is one of ours.
-    A complaint opened through our API had these effects before the API answered: it comes
+    A complaint opened through our API had these effects in its own transaction: it comes
     back here and changes nothing (hence no urgent lane for it)."""
     await follow_up_complaints(tx, [event.data for event in run])
 
@@ -72,8 +72,8 @@ async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOp
     callback is there (ours, applied by the API) changes nothing."""
     customers = {complaint.customer_id for complaint in complaints}
     tiers = await TierBook.load(tx.session, customers)
-    # Locked before the callbacks are read: the API's follow-up of a complaint and the
-    # handler of its complaint.opened may meet, and the second then finds the work done.
+    # Locked before the callbacks are read: two complaints of one customer (the API and the
+    # handler, or two requests) applied at once queue here, and the second sees the first.
     open_tickets = await OpenTickets.of_customers(tx.session, customers, lock=True)
     followed_up = await callbacks_following(tx.session, {c.ticket_id for c in complaints})
     policy = await current_policy(tx.session)
