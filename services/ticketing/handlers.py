@@ -84,7 +84,7 @@ async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOp
         tier = tiers.tier_of(complaint.customer_id)
         for ticket in open_tickets.of(complaint.customer_id):
             change = reprioritise(ticket.state, tier, complaint.opened_at, policy)
-            await make_more_urgent(tx, open_tickets, ticket, change, staff)
+            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
         await _open_callback(tx, open_tickets, complaint, tier, policy, staff)
         followed_up.add(complaint.ticket_id)
     await open_tickets.save(tx.session)
@@ -120,7 +120,7 @@ async def _open_callback(
     open_tickets.open(state, complaint.customer_id, assignee, opened)
 
 
-async def make_more_urgent(
+async def _make_more_urgent(
     tx: Transaction,
     open_tickets: OpenTickets,
     ticket: HeldTicket,
@@ -159,7 +159,7 @@ async def on_tiers_changed(
             continue
         for ticket in open_tickets.of(customer_id):
             change = on_tier_changed(ticket.state, new_tier, event.time, policy)
-            await make_more_urgent(tx, open_tickets, ticket, change, staff)
+            await _make_more_urgent(tx, open_tickets, ticket, change, staff)
     await tiers.save(tx.session)
     await open_tickets.save(tx.session)
     await staff.save()

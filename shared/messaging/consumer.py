@@ -353,10 +353,6 @@ class ConsumerRunner:
         customers' rows and never wait on each other; while one run waits on the database,
         another is decoded and applied. An unexpected failure of one partition is raised once
         the others are done (their offsets committed)."""
-        if self._config.concurrency < 2 or len(batch) < 2:
-            for tp, records in batch.items():
-                await self._handle_partition(consumer, tp, records, size)
-            return
         lanes = asyncio.Semaphore(self._config.concurrency)
 
         async def in_lane(tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.loyalty.rules.errors import InvalidRulebook, StaleRulebookVersion
 
 _CENT = Decimal("0.01")
-_ZERO, _ONE = Decimal(0), Decimal(1)
 
 
 class Tier(StrEnum):
@@ -76,22 +75,20 @@ class Rulebook:
         self._check_values()
 
     def tier_bonus(self, tier: Tier) -> Decimal:
-        if tier is Tier.SILVER:
-            return self.silver_bonus
-        if tier is Tier.GOLD:
-            return self.gold_bonus
-        if tier is Tier.PLATINUM:
-            return self.platinum_bonus
-        return _ONE
+        return {
+            Tier.BRONZE: Decimal(1),
+            Tier.SILVER: self.silver_bonus,
+            Tier.GOLD: self.gold_bonus,
+            Tier.PLATINUM: self.platinum_bonus,
+        }[tier]
 
     def tier_min_spend(self, tier: Tier) -> Decimal:
-        if tier is Tier.SILVER:
-            return self.silver_min_spend
-        if tier is Tier.GOLD:
-            return self.gold_min_spend
-        if tier is Tier.PLATINUM:
-            return self.platinum_min_spend
-        return _ZERO
+        return {
+            Tier.BRONZE: Decimal(0),
+            Tier.SILVER: self.silver_min_spend,
+            Tier.GOLD: self.gold_min_spend,
+            Tier.PLATINUM: self.platinum_min_spend,
+        }[tier]
 
     def coupon_value(self, points: int) -> Decimal:
         """Yuan of coupon `points` buy, to the cent."""

@@ -78,17 +78,6 @@ class CustomerWrite:
     activity: Activity
 
 
-def _row(write: CustomerWrite, stored: StoredDays) -> dict[str, Any]:
-    state = write.after
-    profile = state.profile
-    row = {name: getattr(profile, name) for name in PROFILE_COLUMNS}
-    row["consents"] = dict(profile.consents)
-    row["features"] = None if profile.erased else facts_to_json(state.facts, stored)
-    row["tags"] = sorted(state.tags)
-    row["customer_360"] = customer_360(profile, state.tags, write.activity)
-    return row
-
-
 def _changed_columns(write: CustomerWrite) -> set[str]:
     """The columns of a known customer's row the write changes (the 360 always: its activity
     block holds as of the evaluation)."""
@@ -107,9 +96,15 @@ def _changed_columns(write: CustomerWrite) -> set[str]:
     return changed
 
 
-def _known_row(write: CustomerWrite, columns: Sequence[str], stored: StoredDays) -> dict[str, Any]:
-    """The ``columns`` of a known customer's row: those a run changes, the same for every row of
-    the run, so a run of views or orders neither encodes nor sends the profile's fields."""
+_ROW_COLUMNS = (*PROFILE_COLUMNS, "features", "tags", "customer_360")
+
+
+def _row(
+    write: CustomerWrite, stored: StoredDays, columns: Sequence[str] = _ROW_COLUMNS
+) -> dict[str, Any]:
+    """The ``columns`` of the customer's row as the write leaves it. A run updates the columns
+    it changes, the same for every row of the run, so a run of views or orders neither encodes
+    nor sends the profile's fields."""
     state = write.after
     profile = state.profile
     row: dict[str, Any] = {"customer_id": profile.customer_id}
@@ -134,7 +129,7 @@ async def save_customers(tx: Transaction, writes: Sequence[CustomerWrite]) -> No
     new = [_row(w, stored) for w in writes if w.before is None]
     known_writes = [w for w in writes if w.before is not None]
     columns = sorted(set().union(*map(_changed_columns, known_writes)))
-    known = [_known_row(w, columns, stored) for w in known_writes]
+    known = [_row(w, stored, columns) for w in known_writes]
     await bulk.insert_rows(session, _customers, new)
     await bulk.update_by_key(session, _customers, known, key=["customer_id"])
     removed: list[tuple[str, str]] = []

@@ -48,9 +48,6 @@ class DayFigures(Protocol):
     def plus(self, other: Self) -> Self: ...
 
     @classmethod
-    def total(cls, start: int, days: Sequence[Self]) -> Self: ...
-
-    @classmethod
     def running(cls, start: int, days: Sequence[Self], ends: Sequence[int]) -> list[Self]: ...
 
 
@@ -110,10 +107,6 @@ class ViewDay(NamedTuple):
     @classmethod
     def of(cls, at: datetime, category: str) -> ViewDay:
         return cls(micros(at), {category: 1})
-
-    @classmethod
-    def total(cls, start: int, days: Sequence[ViewDay]) -> ViewDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
 
     @classmethod
     def running(cls, start: int, days: Sequence[ViewDay], ends: Sequence[int]) -> list[ViewDay]:
@@ -262,10 +255,6 @@ class RefundDay(NamedTuple):
         return cls(micros(refund.at), {refund.reason: 1}, refund.amount)
 
     @classmethod
-    def total(cls, start: int, days: Sequence[RefundDay]) -> RefundDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
-
-    @classmethod
     def running(cls, start: int, days: Sequence[RefundDay], ends: Sequence[int]) -> list[RefundDay]:
         return _running(cls(start), days, ends)
 
@@ -303,10 +292,6 @@ class ReviewDay(NamedTuple):
         return cls(micros(at), 1, rating, int(rating <= 2), int(rating >= 4))
 
     @classmethod
-    def total(cls, start: int, days: Sequence[ReviewDay]) -> ReviewDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
-
-    @classmethod
     def running(cls, start: int, days: Sequence[ReviewDay], ends: Sequence[int]) -> list[ReviewDay]:
         return _running(cls(start), days, ends)
 
@@ -335,10 +320,6 @@ class TicketDay(NamedTuple):
         return cls(micros(at), {category: 1}, int(kind == "inquiry"))
 
     @classmethod
-    def total(cls, start: int, days: Sequence[TicketDay]) -> TicketDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
-
-    @classmethod
     def running(cls, start: int, days: Sequence[TicketDay], ends: Sequence[int]) -> list[TicketDay]:
         return _running(cls(start), days, ends)
 
@@ -362,10 +343,6 @@ class ComplaintDay(NamedTuple):
     @classmethod
     def of(cls, at: datetime, category: str) -> ComplaintDay:
         return cls(micros(at), {category: 1})
-
-    @classmethod
-    def total(cls, start: int, days: Sequence[ComplaintDay]) -> ComplaintDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
 
     @classmethod
     def running(
@@ -394,10 +371,6 @@ class ResolutionDay(NamedTuple):
         return cls(
             micros(at), int(csat is not None and csat <= 2), int(csat is not None and csat >= 4)
         )
-
-    @classmethod
-    def total(cls, start: int, days: Sequence[ResolutionDay]) -> ResolutionDay:
-        return _total(cls(start), days)  # type: ignore[no-any-return]
 
     @classmethod
     def running(
