@@ -88,6 +88,7 @@ class ServiceRuntime:
             self.clock,
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_ms / 1000,
+            linger=settings.outbox_relay_linger_ms / 1000,
         )
         self.dead_letter_publisher = Publisher(
             settings.kafka_bootstrap,

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 _BACKLOG_EVERY_S = 5.0
 
+# Rounds that each found events, one after the other: the service is publishing steadily.
+# A lone commit (an API call at rest) finds the next round empty and is never held.
+_BUSY_ROUNDS = 2
+
 # One relay per service database, even with several replicas (PostgreSQL advisory lock key).
 _RELAY_LOCK_KEY = 0x6C6F6F70
 
@@ -93,6 +97,7 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        linger: float = 0.0,
         max_backoff: float = 5.0,
     ) -> None:
         self._engine = engine
@@ -103,6 +108,7 @@ class OutboxRelay:
         self._clock = clock
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._linger = linger
         self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -119,6 +125,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = self._poll_interval
+        rounds_in_a_row = 0
         while not self._stopping.is_set():
             # Cleared before the round, not after: a commit that lands while the round reads
             # must wake the next sleep at once, not be forgotten until the next poll.
@@ -128,12 +135,22 @@ class OutboxRelay:
                 self._metrics.broker_up.set(1)
                 backoff = self._poll_interval
                 if relayed:
+                    rounds_in_a_row += 1
+                    if rounds_in_a_row >= _BUSY_ROUNDS and relayed < self._batch_size:
+                        await self._gather()
                     continue
+                rounds_in_a_row = 0
             except Exception as exc:
                 self._metrics.broker_up.set(0)
                 log.warning("outbox relay failed, will retry", extra={"error": repr(exc)})
                 backoff = min(max(backoff * 2, 0.1), self._max_backoff)
             await self._sleep(backoff)
+
+    async def _gather(self) -> None:
+        """Busy: let the next round's events gather. Each send is a batch per partition, and
+        a broker keeps (the embedded one lists, on every fetch) every batch it was sent."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=self._linger)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -65,6 +65,12 @@ class ServiceSettings(BaseSettings):
         description="Partitions of a fetched batch applied at once, each in its own "
         "transactions (PostgreSQL; SQLite has one writer, so it applies them one at a time).",
     )
+    consumer_gather_ms: int = Field(
+        default=200,
+        ge=0,
+        description="While records stream in a few at a time, a consumer takes them at most "
+        "this often (not on the urgent lane): fewer, larger runs and fetches.",
+    )
     consumer_max_attempts: int = 5
     consumer_retry_backoff_ms: int = 100
     consumer_retry_backoff_max_ms: int = 5_000
@@ -73,6 +79,13 @@ class ServiceSettings(BaseSettings):
         description="Relay poll when idle; a commit that wrote outbox rows wakes it at once.",
     )
     outbox_batch_size: int = 200
+    outbox_relay_linger_ms: int = Field(
+        default=100,
+        ge=0,
+        description="While events keep coming, the relay gathers them this long between "
+        "sends, so a busy service produces a few large batches a second, not one per commit. "
+        "The first events after a quiet spell leave at once.",
+    )
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     dev_api_key: str | None = None
     log_level: str = "INFO"

@@ -50,6 +50,12 @@ class ConsumerConfig:
     idle_fetch_max_wait_ms: int = 6000
     """... doubling from the above with every empty fetch up to this: at rest, a consumer
     fetches once every few seconds; after a lone event it polls a few times, not a hundred."""
+    gather_ms: int = 0
+    """Once caught up (a fetch brought less than a transaction's worth), the next records are
+    taken no sooner than this after the last: a steady trickle is applied in a few runs a
+    second, each one transaction and one fetch, not one per handful of events. The embedded
+    broker reads the whole retained partition for every fetch that finds records, so fewer
+    fetches is most of what it costs under load."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     concurrency: int = 1
@@ -70,6 +76,7 @@ class ConsumerConfig:
             ),
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             idle_fetch_max_wait_ms=settings.kafka_idle_fetch_max_wait_ms,
+            gather_ms=settings.consumer_gather_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             concurrency=(
@@ -79,12 +86,13 @@ class ConsumerConfig:
 
     def urgent(self, settings: ServiceSettings) -> ConsumerConfig:
         """The lane of the latency-critical topics: a group of its own whose fetch wait stays
-        short at rest (``kafka_urgent_fetch_max_wait_ms``)."""
+        short at rest (``kafka_urgent_fetch_max_wait_ms``) and that takes records as they come."""
         return replace(
             self,
             group_id=f"{self.group_id}.urgent",
             client_id=f"{self.client_id}-urgent",
             idle_fetch_max_wait_ms=settings.kafka_urgent_fetch_max_wait_ms,
+            gather_ms=0,
         )
 
 
@@ -242,6 +250,10 @@ class ConsumerRunner:
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
                             await self._handle_partitions(consumer, batch, size)
+                    caught_up = sum(map(len, batch.values())) < self._config.transaction_size
+                    gathering = now + self._config.gather_ms / 1000 - loop.time()
+                    if caught_up and gathering > 0:
+                        await self._pause(gathering)
                 at_rest = wait.at_rest and not lag_unseen
                 if now - last_lag >= (_LAG_AT_REST_EVERY_S if at_rest else _LAG_EVERY_S):
                     last_lag = now

@@ -23,6 +23,11 @@ from tests.bench.workload import Event, StorefrontMix, customer_ids
 
 HEADERS = [("content-type", b"application/cloudevents+json")]
 
+# The paced storefront batches like a producer tuned for throughput (Kafka's linger.ms): each
+# send is a batch per partition, and the embedded broker keeps every batch it was sent as one
+# object that it lists again on every fetch, so its cost grows with the batches, not the events.
+STOREFRONT_LINGER_MS = 100
+
 
 def _producer(bootstrap: str, linger_ms: int) -> AIOKafkaProducer:
     return AIOKafkaProducer(
@@ -84,7 +89,7 @@ async def produce_paced(
     services do (a late tick catches up at once); deliveries are counted, never awaited
     one by one."""
     result = PacedResult(rate, seconds)
-    producer = _producer(bootstrap, linger_ms=5)
+    producer = _producer(bootstrap, linger_ms=STOREFRONT_LINGER_MS)
     await producer.start()
 
     def delivered(future: asyncio.Future[Any]) -> None:

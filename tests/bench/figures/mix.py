@@ -1,5 +1,5 @@
 """Figure 2: the storefront mix under the whole stack. A separate process produces, open-loop
-paced (linger 5 ms), 70 % product.viewed, 20 % order.placed, 5 % order.refunded (of earlier
+paced (linger 100 ms), 70 % product.viewed, 20 % order.placed, 5 % order.refunded (of earlier
 orders), 5 % customer.registered over the customer population; every service's total consumer
 lag (sum of loopcrm_consumer_lag) is sampled every 5 s. Complaint-latency samples run
 meanwhile (figure 3 under load)."""
