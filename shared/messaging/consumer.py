@@ -253,7 +253,7 @@ class ConsumerRunner:
                     caught_up = sum(map(len, batch.values())) < self._config.transaction_size
                     gathering = now + self._config.gather_ms / 1000 - loop.time()
                     if caught_up and gathering > 0:
-                        await self._pause(gathering)
+                        await self._gather(consumer, gathering)
                 at_rest = wait.at_rest and not lag_unseen
                 if now - last_lag >= (_LAG_AT_REST_EVERY_S if at_rest else _LAG_EVERY_S):
                     last_lag = now
@@ -263,6 +263,17 @@ class ConsumerRunner:
             # Leaving the group needs the broker; without one, stopping must not hang.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), timeout=5)
+
+    async def _gather(self, consumer: AIOKafkaConsumer, seconds: float) -> None:
+        """Let records gather at the broker. The partitions are paused meanwhile: aiokafka
+        would otherwise fetch those with nothing buffered again and again, and each fetch costs
+        the embedded broker a read of every partition in it."""
+        consumer.pause(*consumer.assignment())
+        try:
+            await self._pause(seconds)
+        finally:
+            # A rebalance meanwhile assigns partitions afresh, unpaused.
+            consumer.resume(*consumer.paused())
 
     async def _poll(
         self, consumer: AIOKafkaConsumer, timeout_ms: int
