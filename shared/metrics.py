@@ -50,6 +50,12 @@ class ServiceMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.runs_redone = Counter(
+            "loopcrm_consumer_runs_redone",
+            "Runs of events that failed as a set and were redone one event at a time, by topic.",
+            ["topic"],
+            registry=r,
+        )
         self.events_published = Counter(
             "loopcrm_events_published",
             "Events relayed from the outbox to the broker, by topic.",

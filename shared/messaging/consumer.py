@@ -51,7 +51,7 @@ class ConsumerConfig:
     """... doubling from the above with every empty fetch up to this: at rest, a consumer
     fetches once every few seconds; after a lone event it polls a few times, not a hundred."""
     gather_ms: int = 0
-    """Once caught up (a fetch brought less than a transaction's worth), the next records are
+    """Once caught up (a fetch brought a few records, and few more wait), the next records are
     taken no sooner than this after the last: a steady trickle is applied in a few runs a
     second, each one transaction and one fetch, not one per handful of events. The embedded
     broker reads the whole retained partition for every fetch that finds records, so fewer
@@ -176,6 +176,23 @@ _STREAMING = 10
 _AT_REST_LOOP_MS = 1000
 
 
+def _caught_up(
+    consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+) -> bool:
+    """Whether a batch was a trickle: a few records, and no partition of it with many more
+    waiting at the broker (as of the last fetch). A backlog is taken at full speed."""
+    if sum(map(len, batch.values())) >= _GATHER_BELOW:
+        return False
+    for tp, records in batch.items():
+        highwater = consumer.highwater(tp)
+        if highwater is not None and highwater - (records[-1].offset + 1) >= _GATHER_BELOW:
+            return False
+    return True
+
+
+_GATHER_BELOW = 1000
+
+
 class _Alone(Exception):
     """A run of one event goes to the per-event path directly."""
 
@@ -250,9 +267,8 @@ class ConsumerRunner:
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
                             await self._handle_partitions(consumer, batch, size)
-                    caught_up = sum(map(len, batch.values())) < self._config.transaction_size
                     gathering = now + self._config.gather_ms / 1000 - loop.time()
-                    if caught_up and gathering > 0:
+                    if gathering > 0 and _caught_up(consumer, batch):
                         await self._gather(consumer, gathering)
                 at_rest = wait.at_rest and not lag_unseen
                 if now - last_lag >= (_LAG_AT_REST_EVERY_S if at_rest else _LAG_EVERY_S):
@@ -321,7 +337,12 @@ class ConsumerRunner:
         try:
             outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception as exc:
-            log.info("batch redone event by event", extra={"error": repr(exc)[:300]})
+            for topic in {tp.topic for tp in batch}:
+                self._metrics.runs_redone.labels(topic=topic).inc()
+            log.warning(
+                "batch redone event by event",
+                extra={"events": len(records), "error": repr(exc)[:300]},
+            )
             return 1
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
@@ -370,20 +391,28 @@ class ConsumerRunner:
         batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
         size: int,
     ) -> None:
-        """Each partition's records in order, up to ``concurrency`` partitions at once.
+        """Each partition's records in order, up to ``concurrency`` partition numbers at once.
 
-        Events are keyed by customer, so runs of different partitions hold different
-        customers' rows and never wait on each other; while one run waits on the database,
-        another is decoded and applied. An unexpected failure of one partition is raised once
-        the others are done (their offsets committed)."""
+        Events are keyed by customer, and a key has the same partition number in every topic of
+        the catalogue (same partition count, same partitioner), so lanes of different numbers
+        hold different customers' rows and never wait on each other, nor insert the same new
+        customer twice; the topics of one number are applied one after the other. While one
+        run waits on the database, another is decoded and applied. An unexpected failure of
+        one lane is raised once the others are done (their offsets committed)."""
         lanes = asyncio.Semaphore(self._config.concurrency)
+        by_number: dict[int, list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]]] = {}
+        for tp, records in batch.items():
+            by_number.setdefault(tp.partition, []).append((tp, records))
 
-        async def in_lane(tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:
+        async def in_lane(
+            parts: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]],
+        ) -> None:
             async with lanes:
-                await self._handle_partition(consumer, tp, records, size)
+                for tp, records in parts:
+                    await self._handle_partition(consumer, tp, records, size)
 
         outcomes = await asyncio.gather(
-            *(in_lane(tp, records) for tp, records in batch.items()), return_exceptions=True
+            *(in_lane(parts) for parts in by_number.values()), return_exceptions=True
         )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
@@ -433,7 +462,17 @@ class ConsumerRunner:
             if len(records) == 1:
                 raise _Alone  # one event: straight to its own attempts, retries included
             outcomes = await self._applier.apply([event for _, event in decoded])
-        except Exception:
+        except Exception as exc:
+            if not isinstance(exc, _Alone):
+                self._metrics.runs_redone.labels(topic=records[0].topic).inc()
+                log.warning(
+                    "run redone event by event",
+                    extra={
+                        "topic": records[0].topic,
+                        "events": len(decoded),
+                        "error": repr(exc)[:300],
+                    },
+                )
             for record, event in decoded:
                 try:
                     await self._handle_event(record, event, started)

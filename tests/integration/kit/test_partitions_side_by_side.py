@@ -11,8 +11,11 @@ from sqlalchemy import text
 
 from shared.messaging.errors import EventRejected
 from tests.integration.kit.test_crash_recovery import EVENTS, produce, ticket_opened_batch
+from tests.support import builders
+from tests.support.builders import new_id
 from tests.support.counting_service import counting_service, read_counts
 from tests.support.databases import fresh_database, postgres_server_url
+from tests.support.events import publish
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.skipif(
@@ -60,3 +63,33 @@ async def test_partitions_applied_side_by_side_keep_each_customers_order(broker,
             # None out of order (it would have been dead-lettered, never counted).
             assert set(counted.values()) == {EVENTS // len(customers)}
     assert most_open >= 2
+
+
+async def test_topics_of_one_partition_number_share_a_lane_so_new_customers_never_collide(
+    broker, service
+):
+    """A customer's events have one partition number in every topic: registrations and views
+    of the same new customers, applied side by side by topic, would both insert each customer
+    and all but one run would fail and be redone event by event."""
+    customers = [new_id("c") for _ in range(60)]
+    events = [builders.customer_registered(c, name="Li Wei") for c in customers]
+    events += [builders.product_viewed(c, sku=new_id("sku")) for c in customers]
+    await publish(broker.bootstrap, *events)
+    async with service("profile", consumer_transaction_size=10, consumer_concurrency=6) as profile:
+
+        async def finished() -> float:
+            snapshot = (await profile.client.get("/metrics")).text
+            return sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in snapshot.splitlines()
+                if line.startswith("loopcrm_events_consumed_total{") and 'outcome="handled"' in line
+            )
+
+        await eventually(finished, lambda n: n >= len(events), timeout=60)
+        metrics = (await profile.client.get("/metrics")).text
+    redone = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("loopcrm_consumer_runs_redone_total{") and not line.endswith(" 0.0")
+    ]
+    assert redone == []
