@@ -10,6 +10,7 @@ outage only delays it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -32,12 +33,22 @@ log = logging.getLogger(__name__)
 
 _BACKLOG_EVERY_S = 5.0
 
-# Rounds that each found events, one after the other: the service is publishing steadily.
-# A lone commit (an API call at rest) finds the next round empty and is never held.
-_BUSY_ROUNDS = 2
+# Events relayed over the last second from which the service counts as publishing steadily
+# (profile, segmentation and loyalty under a storefront mix: hundreds a second). A complaint
+# and its follow-ups, a few events, are never held.
+_BUSY_EVENTS_PER_S = 100
 
 # One relay per service database, even with several replicas (PostgreSQL advisory lock key).
 _RELAY_LOCK_KEY = 0x6C6F6F70
+
+
+def _busy(recent: collections.deque[tuple[float, int]], now: float, relayed: int) -> bool:
+    """Note a round that relayed ``relayed`` events; whether the last second's add up to a
+    steady stream."""
+    recent.append((now, relayed))
+    while recent[0][0] < now - 1.0:
+        recent.popleft()
+    return sum(count for _, count in recent) >= _BUSY_EVENTS_PER_S
 
 
 class OutboxWriter:
@@ -125,7 +136,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = self._poll_interval
-        rounds_in_a_row = 0
+        recent: collections.deque[tuple[float, int]] = collections.deque()
         while not self._stopping.is_set():
             # Cleared before the round, not after: a commit that lands while the round reads
             # must wake the next sleep at once, not be forgotten until the next poll.
@@ -135,11 +146,9 @@ class OutboxRelay:
                 self._metrics.broker_up.set(1)
                 backoff = self._poll_interval
                 if relayed:
-                    rounds_in_a_row += 1
-                    if rounds_in_a_row >= _BUSY_ROUNDS and relayed < self._batch_size:
+                    if _busy(recent, time.monotonic(), relayed) and relayed < self._batch_size:
                         await self._gather()
                     continue
-                rounds_in_a_row = 0
             except Exception as exc:
                 self._metrics.broker_up.set(0)
                 log.warning("outbox relay failed, will retry", extra={"error": repr(exc)})

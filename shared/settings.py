@@ -82,9 +82,9 @@ class ServiceSettings(BaseSettings):
     outbox_relay_linger_ms: int = Field(
         default=100,
         ge=0,
-        description="While events keep coming, the relay gathers them this long between "
-        "sends, so a busy service produces a few large batches a second, not one per commit. "
-        "The first events after a quiet spell leave at once.",
+        description="While a service publishes steadily (100 events or more over the last "
+        "second), the relay gathers them this long between sends: a few large batches a "
+        "second, not one per commit. A few events (a complaint's) leave at once.",
     )
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     dev_api_key: str | None = None
