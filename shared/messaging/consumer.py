@@ -337,12 +337,7 @@ class ConsumerRunner:
         try:
             outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception as exc:
-            for topic in {tp.topic for tp in batch}:
-                self._metrics.runs_redone.labels(topic=topic).inc()
-            log.warning(
-                "batch redone event by event",
-                extra={"events": len(records), "error": repr(exc)[:300]},
-            )
+            self._note_redone({tp.topic for tp in batch}, len(records), exc)
             return 1
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
@@ -464,15 +459,7 @@ class ConsumerRunner:
             outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception as exc:
             if not isinstance(exc, _Alone):
-                self._metrics.runs_redone.labels(topic=records[0].topic).inc()
-                log.warning(
-                    "run redone event by event",
-                    extra={
-                        "topic": records[0].topic,
-                        "events": len(decoded),
-                        "error": repr(exc)[:300],
-                    },
-                )
+                self._note_redone({records[0].topic}, len(decoded), exc)
             for record, event in decoded:
                 try:
                     await self._handle_event(record, event, started)
@@ -482,6 +469,16 @@ class ConsumerRunner:
             return
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
+
+    def _note_redone(self, topics: set[str], events: int, exc: Exception) -> None:
+        """A run that failed as a set is redone one event per transaction: worth a look (a
+        poison event, or contention between runs), since each event then costs a transaction."""
+        for topic in topics:
+            self._metrics.runs_redone.labels(topic=topic).inc()
+        log.warning(
+            "run redone event by event",
+            extra={"topics": sorted(topics), "events": events, "error": repr(exc)[:300]},
+        )
 
     @staticmethod
     def _decode(record: ConsumerRecord[Any, Any]) -> TypedEvent[Any]:
