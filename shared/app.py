@@ -101,13 +101,14 @@ class ServiceRuntime:
             publishes=subscriptions.publishes if subscriptions else frozenset(),
             on_outbox_written=self.relay.notify,
         )
+        urgent = set(subscriptions.urgent if subscriptions else ())
         self.applier = EventApplier(
             subscriptions.bind(spec.context) if subscriptions else {},
             self.transactions,
             self.clock,
+            urgent,
         )
         config = ConsumerConfig.from_settings(settings)
-        urgent = set(subscriptions.urgent if subscriptions else ())
         lanes = [(config, sorted(set(self.applier.handlers) - urgent))]
         if urgent:
             lanes.append((config.urgent(settings), sorted(urgent)))

@@ -122,17 +122,22 @@ class OutboxRelay:
         self._linger = linger
         self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
+        self._prompt = asyncio.Event()
         self._stopping = asyncio.Event()
         self._backlog_seen_at: float | None = None
         self._moved_since_seen = False
 
-    def notify(self) -> None:
-        """Called after a commit that wrote outbox rows, so they leave without waiting a poll."""
+    def notify(self, prompt: bool = True) -> None:
+        """Called after a commit that wrote outbox rows, so they leave without waiting a poll;
+        ``prompt``: nor the gathering of a steady stream."""
         self._wakeup.set()
+        if prompt:
+            self._prompt.set()
 
     def stop(self) -> None:
         self._stopping.set()
         self._wakeup.set()
+        self._prompt.set()
 
     async def run(self) -> None:
         backoff = self._poll_interval
@@ -141,6 +146,7 @@ class OutboxRelay:
             # Cleared before the round, not after: a commit that lands while the round reads
             # must wake the next sleep at once, not be forgotten until the next poll.
             self._wakeup.clear()
+            self._prompt.clear()
             try:
                 relayed = await self.relay_once()
                 self._metrics.broker_up.set(1)
@@ -156,10 +162,11 @@ class OutboxRelay:
             await self._sleep(backoff)
 
     async def _gather(self) -> None:
-        """Busy: let the next round's events gather. Each send is a batch per partition, and
-        a broker keeps (the embedded one lists, on every fetch) every batch it was sent."""
+        """Busy: let the next round's events gather, unless a prompt commit (an API call, a
+        complaint's follow-ups) wants its events out now. Each send is a batch per partition,
+        and a broker keeps (the embedded one lists, on every fetch) every batch it was sent."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=self._linger)
+            await asyncio.wait_for(self._prompt.wait(), timeout=self._linger)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

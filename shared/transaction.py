@@ -58,11 +58,14 @@ class TransactionFactory:
     sessions: async_sessionmaker[AsyncSession]
     source: str
     publishes: frozenset[str] | None = None
-    on_outbox_written: Callable[[], None] = lambda: None
+    on_outbox_written: Callable[[bool], None] = lambda prompt: None
 
     @contextlib.asynccontextmanager
-    async def begin(self, now: datetime) -> AsyncIterator[Transaction]:
-        """Commit on success (the outbox rows first), roll back on error; wake the relay."""
+    async def begin(self, now: datetime, *, prompt: bool = True) -> AsyncIterator[Transaction]:
+        """Commit on success (the outbox rows first), roll back on error; wake the relay.
+        ``prompt``: what it published leaves at once, even while the relay lets a steady
+        stream gather (an API call, a complaint's follow-ups); a run of the steady stream
+        itself passes False."""
         async with self.sessions() as session:
             async with session.begin():
                 outbox = OutboxWriter(session, source=self.source, now=now, allowed=self.publishes)
@@ -71,7 +74,7 @@ class TransactionFactory:
                 await tx.finish()
                 await outbox.flush()
             if session.info.get("outbox_written"):
-                self.on_outbox_written()
+                self.on_outbox_written(prompt)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,14 +105,18 @@ class EventApplier:
         handlers: Mapping[str, RunHandler],
         transactions: TransactionFactory,
         clock: Clock,
+        urgent: Collection[str] = (),
     ) -> None:
         self.handlers = dict(handlers)
         self._transactions = transactions
         self._clock = clock
+        self._urgent = frozenset(urgent)
 
     async def apply(self, events: Sequence[TypedEvent[Any]]) -> list[str]:
-        """Apply the run; each event's outcome, "handled" or "duplicate"."""
-        async with self._transactions.begin(self._clock.now()) as tx:
+        """Apply the run; each event's outcome, "handled" or "duplicate". What a run of
+        urgent types publishes leaves at once; a run of the steady stream may gather."""
+        prompt = any(event.type in self._urgent for event in events)
+        async with self._transactions.begin(self._clock.now(), prompt=prompt) as tx:
             claimed = await inbox.claim_many(
                 tx.session, [event.envelope for event in events], now=tx.now
             )

@@ -1,11 +1,14 @@
 """When the outbox relay counts as busy (and lingers between rounds): only once the last
-second's rounds add up to a steady stream, never for a complaint and its few follow-ups."""
+second's rounds add up to a steady stream, never for a complaint and its few follow-ups; and
+a prompt commit (an API call, an urgent run) ends the lingering at once."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
+from typing import Any
 
-from shared.outbox import _BUSY_EVENTS_PER_S, _busy
+from shared.outbox import _BUSY_EVENTS_PER_S, OutboxRelay, _busy
 
 
 def test_a_few_events_in_a_row_never_count_as_busy():
@@ -24,3 +27,34 @@ def test_rounds_older_than_a_second_are_forgotten():
     assert _busy(recent, 0.0, _BUSY_EVENTS_PER_S)
     assert not _busy(recent, 1.5, 1)
     assert list(recent) == [(1.5, 1)]
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def _lingering_relay() -> OutboxRelay:
+    # Gathering touches neither the database nor the broker.
+    unused: Any = None
+    return OutboxRelay(unused, unused, unused, unused, unused, linger=3600.0)
+
+
+async def test_a_steady_run_committing_does_not_cut_the_gathering_short():
+    relay = _lingering_relay()
+    gathering = asyncio.create_task(relay._gather())
+    await _settle()
+    relay.notify(prompt=False)
+    await _settle()
+    assert not gathering.done()
+    relay.stop()
+    await gathering
+
+
+async def test_a_prompt_commit_ends_the_gathering_at_once():
+    relay = _lingering_relay()
+    gathering = asyncio.create_task(relay._gather())
+    await _settle()
+    relay.notify()
+    await _settle()
+    assert gathering.done()
