@@ -66,7 +66,7 @@ class ServiceSettings(BaseSettings):
         "transactions (PostgreSQL; SQLite has one writer, so it applies them one at a time).",
     )
     consumer_gather_ms: int = Field(
-        default=200,
+        default=500,
         ge=0,
         description="While records stream in a few at a time, a consumer takes them at most "
         "this often (not on the urgent lane): fewer, larger runs and fetches.",
