@@ -22,6 +22,7 @@ from shared.auth import KeyRing
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_session_factory, ping, read_options
 from shared.errors import install_error_handlers
+from shared.keyed_reads import KeyedReads
 from shared.logging import configure_logging
 from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventApplier
 from shared.messaging.publisher import Publisher
@@ -73,6 +74,11 @@ class ServiceRuntime:
         self.clock = spec.clock
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(engine)
+        self.keyed_reads = KeyedReads(
+            settings.resolved_database_url(),
+            self.read_rows,
+            pool_size=settings.keyed_read_pool_size,
+        )
         self.metrics = metrics
         self.context = spec.context
         subscriptions = spec.subscriptions
@@ -150,6 +156,7 @@ class ServiceRuntime:
         await task.run(lambda: self.transactions.begin(now), now)
 
     async def start(self) -> None:
+        await self.keyed_reads.start()
         spawn = self._background.append
         spawn(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.settings.consumers_enabled:
@@ -190,6 +197,7 @@ class ServiceRuntime:
         await self.relay.close()
         await self.publisher.close()
         await self.dead_letter_publisher.close()
+        await self.keyed_reads.close()
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:

@@ -54,6 +54,12 @@ class ServiceSettings(BaseSettings):
         description="Consumer group session timeout; a first join waits about half of it.",
     )
     kafka_heartbeat_interval_ms: int = 3_000
+    keyed_read_pool_size: int = Field(
+        default=4,
+        ge=0,
+        description="PostgreSQL: connections of the driver's own pool for the hottest reads by "
+        "key (the customer 360); 0 reads them through SQLAlchemy's pool like every other read.",
+    )
     consumer_batch_size: int = 8000
     consumer_transaction_size: int = Field(
         default=4000,

@@ -27,8 +27,7 @@ TagFilter = Annotated[str | None, Query(max_length=64, description="a tag of GET
 
 @router.get("/customers/{customer_id}", dependencies=[READ])
 async def get_customer(customer_id: str, runtime: RuntimeDep) -> CustomerPublic:
-    async with runtime.read_rows() as connection:
-        document = await queries.customer_360(connection, customer_id)
+    document = await queries.customer_360(runtime.keyed_reads, customer_id)
     return _public(customer_id, document, runtime.clock.now())
 
 
@@ -79,7 +78,7 @@ async def erase_customer(
 ) -> CustomerPublic:
     async with runtime.transaction() as tx:
         await erasure.erase_customer(tx, profile, customer_id)
-        document = await queries.customer_360(tx.session, customer_id)
+        document = await queries.customer_360_in(tx.session, customer_id)
     return _public(customer_id, document, tx.now)
 
 

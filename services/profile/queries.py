@@ -9,28 +9,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+import orjson
+from sqlalchemy import Table, Text, bindparam, func, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profile.models import Customer, CustomerTag
 from services.profile.repository.tags import tags_of_many
 from services.profile.rules.tags import TagCatalogue, TagDefinition
+from shared.keyed_reads import KeyedReads
 from shared.pagination import next_cursor
 
 _customers = cast(Table, Customer.__table__)
 # Built once: building and keying a statement per request costs more than its execution.
-_THE_360 = select(_customers.c.customer_360).where(
+# The document as its text: decoded by orjson here, whichever way it was read.
+THE_360 = select(sql_cast(_customers.c.customer_360, Text)).where(
     _customers.c.customer_id == bindparam("customer_id")
 )
 
 
-async def customer_360(
-    session: AsyncSession | AsyncConnection, customer_id: str
-) -> dict[str, Any] | None:
+async def customer_360(reads: KeyedReads, customer_id: str) -> dict[str, Any] | None:
     """The customer's 360 document as the handlers left it; None for a customer never heard
     of."""
-    result = await session.execute(_THE_360, {"customer_id": customer_id})
-    document: dict[str, Any] | None = result.scalar_one_or_none()
+    return _document(await reads.value(THE_360, {"customer_id": customer_id}))
+
+
+async def customer_360_in(session: AsyncSession, customer_id: str) -> dict[str, Any] | None:
+    """``customer_360`` inside a transaction (as an erasure left it)."""
+    result = await session.execute(THE_360, {"customer_id": customer_id})
+    return _document(result.scalar_one_or_none())
+
+
+def _document(text: str | None) -> dict[str, Any] | None:
+    document: dict[str, Any] | None = None if text is None else orjson.loads(text)
     return document
 
 
