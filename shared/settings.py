@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
         default=6000, description="Fetch wait once a consumer is idle: a quiet stack polls rarely."
     )
     kafka_urgent_fetch_max_wait_ms: int = Field(
-        default=100,
+        default=50,
         description="Longest fetch wait of the urgent lane (latency-critical topics).",
     )
     kafka_session_timeout_ms: int = Field(
