@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -82,6 +83,16 @@ def new_event(
 
 _TIME = TypeAdapter(AwareDatetime)
 
+# Decimal keeps money exact: 1299.10 must never pass through a float. One decoder for all
+# messages (``json.loads`` with an option builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
+@functools.cache
+def _typed_event(model: type[BaseModel]) -> type[TypedEvent[Any]]:
+    """``TypedEvent[model]``, looked up once per event type, not once per message."""
+    return TypedEvent[model]  # type: ignore[valid-type]
+
 
 def encode_new_event(
     event_type: str, *, source: str, time: datetime, subject: str, data: BaseModel
@@ -140,15 +151,15 @@ def decode_message(
         raise EventDecodeError("invalid_data", _summarise(exc)) from exc
     if getattr(data, "customer_id", envelope.subject) != envelope.subject:
         raise EventDecodeError("invalid_data", "subject and data.customer_id differ")
-    return TypedEvent[model](envelope=envelope, data=data)  # type: ignore[valid-type]
+    return _typed_event(model)(envelope=envelope, data=data)
 
 
 def _from_structured(value: bytes | None) -> dict[str, Any]:
     if not value:
         raise EventDecodeError("bad_json", "empty message")
     try:
-        # Decimal keeps money exact: 1299.10 must never pass through a float.
-        raw = json.loads(value, parse_float=Decimal)
+        # JSON between systems is UTF-8 (RFC 8259); a byte order mark is tolerated.
+        raw = _DECODER.decode(value.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventDecodeError("bad_json", str(exc)) from exc
     if not isinstance(raw, dict):
