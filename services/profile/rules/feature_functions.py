@@ -68,6 +68,11 @@ class ProfileInputs:
         assert window is not None, "a windowed feature needs a window"
         return moment is not None and self.now - window < moment <= self.now
 
+    def added_up(self, kind: str, window: timedelta) -> Any:
+        """The window's figures of ``kind`` if a feature has added them up already (None:
+        not yet)."""
+        return self._totals.get((kind, window))
+
     def total(self, kind: str, window: Window, figures: type[D]) -> D:
         """The figures of the days of ``kind`` whose first fact lies in the window. Windows of
         a kind are nested, so every window of the kind is added up in one pass, latest day

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from services.profile.rules import feature_functions as fn
+from services.profile.rules.facts import ZERO
 from services.profile.rules.feature_functions import ProfileInputs
 
 DAYS_30, DAYS_90, DAYS_365 = (timedelta(days=d) for d in (30, 90, 365))
@@ -45,19 +47,55 @@ class Activity:
 
 
 def activity(i: ProfileInputs) -> Activity:
-    rating = fn.avg_rating(i, DAYS_365, None)
+    """The block as of ``i.now``: the same figures as the catalogue's features of the same
+    names (``feature_functions``), added up straight from the days in each window. The
+    features' totals carry every figure of a day (maps of categories included) and most
+    evaluations need none of them but those the changed tags read, so a window already added
+    up for the tags is reused and any other is summed here, only what the block shows."""
+    facts = i.facts
+    orders, spend = _order_figures(i)
+    reviews, rating_sum = _review_figures(i)
+    rating = fn.ratio(rating_sum, reviews)
+    average = fn.ratio(spend, orders)
     return Activity(
         as_of=i.now,
-        lifetime_orders=i.facts.lifetime.orders,
-        lifetime_spend=i.facts.lifetime.spend,
-        last_order_at=i.facts.lifetime.last_order_at,
-        last_seen_at=i.facts.last_seen_at,
-        orders_365d=fn.order_count(i, DAYS_365, None),
-        spend_365d=fn.spend(i, DAYS_365, None),
-        avg_order_value_365d=fn.avg_order_value(i, DAYS_365, None),
-        refunds_90d=fn.refunds(i, DAYS_90, None),
-        views_30d=fn.views(i, DAYS_30, None),
-        inquiries_30d=fn.inquiries(i, DAYS_30, None),
-        complaints_365d=fn.complaints(i, DAYS_365, None),
+        lifetime_orders=facts.lifetime.orders,
+        lifetime_spend=facts.lifetime.spend,
+        last_order_at=facts.lifetime.last_order_at,
+        last_seen_at=facts.last_seen_at,
+        orders_365d=orders,
+        spend_365d=spend,
+        avg_order_value_365d=None if average is None else average.quantize(fn.CENT),
+        refunds_90d=sum(sum(d.by_reason.values()) for d in _days(i, "refunds", DAYS_90)),
+        views_30d=sum(sum(d.by_category.values()) for d in _days(i, "views", DAYS_30)),
+        inquiries_30d=sum(d.inquiries for d in _days(i, "tickets", DAYS_30)),
+        complaints_365d=sum(sum(d.by_category.values()) for d in _days(i, "complaints", DAYS_365)),
         avg_rating_365d=None if rating is None else rating.quantize(fn.CENT),
     )
+
+
+def _days(i: ProfileInputs, kind: str, window: timedelta) -> list[Any]:
+    """The days of ``kind`` counted in the window (as ``ProfileInputs.total`` counts them:
+    first fact after ``now - window``, not after ``now``)."""
+    upper = i.now_us
+    lower = upper - window // _MICROSECOND
+    return [day for day in getattr(i.facts, kind).values() if lower < day.start <= upper]
+
+
+def _order_figures(i: ProfileInputs) -> tuple[int, Decimal]:
+    added_up = i.added_up("orders", DAYS_365)
+    if added_up is not None:
+        return added_up.orders, added_up.amount
+    days = _days(i, "orders", DAYS_365)
+    return sum(d.orders for d in days), sum((d.amount for d in days), ZERO)
+
+
+def _review_figures(i: ProfileInputs) -> tuple[int, int]:
+    added_up = i.added_up("reviews", DAYS_365)
+    if added_up is not None:
+        return added_up.reviews, added_up.rating_sum
+    days = _days(i, "reviews", DAYS_365)
+    return sum(d.reviews for d in days), sum(d.rating_sum for d in days)
+
+
+_MICROSECOND = timedelta(microseconds=1)
