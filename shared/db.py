@@ -44,10 +44,18 @@ SERVER_SETTINGS = {
 }
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's value as text (SQLite's writes; PostgreSQL's go through ``bulk``'s one
+    document, encoded the same way): times and dates as ISO 8601 (naive ones are UTC), other
+    keys than strings as strings, as the standard library would."""
+    return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # JSON columns (a customer's facts, documents) are read on every run: orjson decodes them
     # several times faster than the standard library.
     kwargs.setdefault("json_deserializer", orjson.loads)
+    kwargs.setdefault("json_serializer", json_text)
     if not is_sqlite(url):
         if make_url(url).get_driver_name() == "asyncpg":
             kwargs.setdefault("connect_args", {"server_settings": SERVER_SETTINGS})
