@@ -45,9 +45,10 @@ SERVER_SETTINGS = {
 
 
 def json_text(value: Any) -> str:
-    """A JSON column's value as text (SQLite's writes; PostgreSQL's go through ``bulk``'s one
-    document, encoded the same way): times and dates as ISO 8601 (naive ones are UTC), other
-    keys than strings as strings, as the standard library would."""
+    """A JSON column's value as text, as the driver writes it (PostgreSQL's set writes go
+    through ``bulk``'s one document instead, also orjson): times and dates as ISO 8601 (naive
+    ones are UTC), keys other than strings as strings as the standard library would, and a
+    ``Decimal`` refused as it would refuse it (a column value is never one)."""
     return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -140,9 +140,7 @@ class _OpenBatches:
         topic, key = event["type"], event["subject"].encode()
         partition = await self._partition(topic, key)
         value = json.dumps(event).encode()
-        builder, count = self._open.pop((topic, partition), (None, 0))
-        if builder is None:
-            builder = self._producer.create_batch()
+        builder, count = self._open.get((topic, partition)) or (self._producer.create_batch(), 0)
         if builder.append(timestamp=None, key=key, value=value, headers=HEADERS) is None:
             await self._send(topic, partition, builder, count)
             builder, count = self._producer.create_batch(), 0

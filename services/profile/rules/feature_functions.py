@@ -73,6 +73,14 @@ class ProfileInputs:
         not yet)."""
         return self._totals.get((kind, window))
 
+    def days_in(self, kind: str, window: timedelta) -> list[Any]:
+        """The days of ``kind`` counted in the window, one by one: those ``total`` adds up
+        (first fact after ``now - window``, not after ``now``), for a caller that needs one
+        figure of them, not all."""
+        upper = self.now_us
+        lower = upper - _micros_of(window)
+        return [day for day in getattr(self.facts, kind).values() if lower < day.start <= upper]
+
     def total(self, kind: str, window: Window, figures: type[D]) -> D:
         """The figures of the days of ``kind`` whose first fact lies in the window. Windows of
         a kind are nested, so every window of the kind is added up in one pass, latest day

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from services.profile.rules import feature_functions as fn
 from services.profile.rules.facts import ZERO
@@ -66,27 +65,19 @@ def activity(i: ProfileInputs) -> Activity:
         orders_365d=orders,
         spend_365d=spend,
         avg_order_value_365d=None if average is None else average.quantize(fn.CENT),
-        refunds_90d=sum(sum(d.by_reason.values()) for d in _days(i, "refunds", DAYS_90)),
-        views_30d=sum(sum(d.by_category.values()) for d in _days(i, "views", DAYS_30)),
-        inquiries_30d=sum(d.inquiries for d in _days(i, "tickets", DAYS_30)),
-        complaints_365d=sum(sum(d.by_category.values()) for d in _days(i, "complaints", DAYS_365)),
+        refunds_90d=sum(sum(d.by_reason.values()) for d in i.days_in("refunds", DAYS_90)),
+        views_30d=sum(sum(d.by_category.values()) for d in i.days_in("views", DAYS_30)),
+        inquiries_30d=sum(d.inquiries for d in i.days_in("tickets", DAYS_30)),
+        complaints_365d=sum(sum(d.by_category.values()) for d in i.days_in("complaints", DAYS_365)),
         avg_rating_365d=None if rating is None else rating.quantize(fn.CENT),
     )
-
-
-def _days(i: ProfileInputs, kind: str, window: timedelta) -> list[Any]:
-    """The days of ``kind`` counted in the window (as ``ProfileInputs.total`` counts them:
-    first fact after ``now - window``, not after ``now``)."""
-    upper = i.now_us
-    lower = upper - window // _MICROSECOND
-    return [day for day in getattr(i.facts, kind).values() if lower < day.start <= upper]
 
 
 def _order_figures(i: ProfileInputs) -> tuple[int, Decimal]:
     added_up = i.added_up("orders", DAYS_365)
     if added_up is not None:
         return added_up.orders, added_up.amount
-    days = _days(i, "orders", DAYS_365)
+    days = i.days_in("orders", DAYS_365)
     return sum(d.orders for d in days), sum((d.amount for d in days), ZERO)
 
 
@@ -94,8 +85,5 @@ def _review_figures(i: ProfileInputs) -> tuple[int, int]:
     added_up = i.added_up("reviews", DAYS_365)
     if added_up is not None:
         return added_up.reviews, added_up.rating_sum
-    days = _days(i, "reviews", DAYS_365)
+    days = i.days_in("reviews", DAYS_365)
     return sum(d.reviews for d in days), sum(d.rating_sum for d in days)
-
-
-_MICROSECOND = timedelta(microseconds=1)
