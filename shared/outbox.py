@@ -125,7 +125,6 @@ class OutboxRelay:
         self._prompt = asyncio.Event()
         self._stopping = asyncio.Event()
         self._backlog_seen_at: float | None = None
-        self._moved_since_seen = False
 
     def notify(self, prompt: bool = True) -> None:
         """Called after a commit that wrote outbox rows, so they leave without waiting a poll;
@@ -179,8 +178,9 @@ class OutboxRelay:
         or absent broker never holds a database lock that the API and the consumer wait on.
         """
         if not await self._is_leader():
+            await self._observe_backlog(None)
             return 0
-        relayed = 0
+        relayed: int | None = None
         try:
             relayed = await self._relay_batch()
             return relayed
@@ -232,18 +232,25 @@ class OutboxRelay:
             await self._leader_connection.close()
             self._leader_connection = None
 
-    async def _observe_backlog(self, relayed: int) -> None:
-        """Backlog gauges when a round finds nothing more after rounds that moved events, and
-        every few seconds otherwise (a long drain included). Not after every round that moved
-        some: the next round follows at once, and events committed meanwhile (a complaint's
-        ticket.prioritized right after its complaint.opened) would wait for the count."""
+    async def _observe_backlog(self, relayed: int | None) -> None:
+        """Backlog gauges after a round: ``relayed`` events moved, 0 when the round found the
+        outbox empty, None when it did not read it (another replica relays, or it failed).
+
+        An empty outbox is known without a query: that is how a round that drained it ends.
+        Otherwise the rows are counted every few seconds (a long drain included), not after
+        every round that moved some: the next round follows at once, and events committed
+        meanwhile (a complaint's ticket.prioritized right after its complaint.opened) would
+        wait for the count. The count reads the whole table, which under a steady stream is
+        mostly rows deleted and not yet vacuumed."""
         now = time.monotonic()
-        self._moved_since_seen = self._moved_since_seen or relayed > 0
-        seen_at = self._backlog_seen_at
-        settled = relayed == 0 and self._moved_since_seen
-        if seen_at is not None and not settled and now - seen_at < _BACKLOG_EVERY_S:
+        if relayed == 0:
+            self._backlog_seen_at = now
+            self._set_backlog(0, None)
             return
-        self._backlog_seen_at, self._moved_since_seen = now, False
+        seen_at = self._backlog_seen_at
+        if seen_at is not None and now - seen_at < _BACKLOG_EVERY_S:
+            return
+        self._backlog_seen_at = now
         try:
             async with self._sessions() as session:
                 await session.connection(execution_options=read_options(self._engine.dialect.name))
@@ -253,6 +260,9 @@ class OutboxRelay:
         except Exception as exc:
             log.warning("outbox backlog not observed", extra={"error": repr(exc)})
             return
+        self._set_backlog(count, oldest)
+
+    def _set_backlog(self, count: int, oldest: datetime | None) -> None:
         self._metrics.outbox_backlog.set(count)
         age = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
         self._metrics.outbox_oldest_age.set(max(0.0, age))
