@@ -43,7 +43,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Rows) -> None:
         if on_postgresql(session):
             columns = tuple(rows[0])
             statement = _insert_from_document(table, columns, "", ())
-            await session.execute(statement, {"rows": _document(rows)})
+            await session.execute(statement, {"rows": document(rows)})
         else:
             await session.execute(insert(table), list(rows))
 
@@ -71,7 +71,7 @@ async def insert_new(
             where = f" WHERE t.{fill_when_null} IS NULL" if fill else ""
             conflict = _on_conflict(key, fill, ()) + where
             statement = _insert_from_document(table, columns, conflict, tuple(returning))
-            result = await session.execute(statement, {"rows": _document(rows)})
+            result = await session.execute(statement, {"rows": document(rows)})
         else:
             returned = tuple(returning)
             sqlite_statement = _sqlite_insert_new(table, key, returned, fill, fill_when_null)
@@ -106,7 +106,7 @@ async def upsert(
             if unless_newer is not None and "DO UPDATE" in conflict:
                 conflict += f" WHERE t.{unless_newer} <= EXCLUDED.{unless_newer}"
             statement = _insert_from_document(table, columns, conflict, ())
-            await session.execute(statement, {"rows": _document(rows)})
+            await session.execute(statement, {"rows": document(rows)})
         else:
             statement = _sqlite_upsert(table, key, to_set, add, unless_newer)
             await session.execute(statement, list(rows))
@@ -124,7 +124,7 @@ async def update_by_key(
     with session.no_autoflush:
         if on_postgresql(session):
             statement = _update_from_document(table, columns, key)
-            await session.execute(statement, {"rows": _document(rows)})
+            await session.execute(statement, {"rows": document(rows)})
             return
         values = tuple(name for name in columns if name not in key)
         parameters = [
@@ -137,7 +137,8 @@ async def update_by_key(
 # PostgreSQL: the rows as one JSON document.
 
 
-def _document(rows: Rows) -> str:
+def document(rows: Rows) -> str:
+    """The rows as the one JSON document a PostgreSQL set write reads (see the module)."""
     # Naive datetimes are UTC, as the driver takes them; Decimal travels as its exact text.
     return orjson.dumps(rows, default=_exact, option=orjson.OPT_NAIVE_UTC).decode()
 

@@ -165,10 +165,9 @@ async def on_tiers_changed(
 async def on_segments_changed(
     events: Sequence[TypedEvent[SegmentChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:
-    run = await Run.of(tx, ctx, events)
+    run = await Run.of(tx, ctx, ())
     for event in events:
-        segment = partial(c.with_segment, segment=event.data.new_segment, at=event.time)
-        run.change_profile(event.data.customer_id, event.time, segment)
+        run.change_segment(event.data.customer_id, event.time, event.data.new_segment)
 
 
 @subscriptions.on_batch(SilenceStarted)

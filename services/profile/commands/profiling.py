@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from services.profile.context import ProfileContext
-from services.profile.repository import customers, orders, tickets
+from services.profile.repository import customers, orders, segments, tickets
 from services.profile.repository.customers import CustomerWrite
+from services.profile.repository.segments import SegmentChange
 from services.profile.rules import customer as c
 from services.profile.rules import facts as f
 from services.profile.rules.customer import CustomerProfile, TicketStatus
@@ -54,7 +56,8 @@ class Run:
     """The customers of a run of events, read at once and changed in memory in event order.
 
     ``change_profile`` and ``record`` apply one event; ``save`` evaluates each customer once
-    and writes everything back. An erased customer is no longer profiled: no facts."""
+    and writes everything back. An erased customer is no longer profiled: no facts. A change
+    of segment alone is written in place, the customer unread (``repository/segments.py``)."""
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class Run:
         self._tickets = ticket_statuses
         self._tickets_changed: dict[str, tuple[str, TicketStatus]] = {}
         self._changed: dict[str, CustomerState] = {}
+        self._segments: dict[str, SegmentChange] = {}
         self._latest: dict[str, datetime] = {}
         self._read_customers: set[str] = set(stored)
         self._read_tickets: set[str] = set(ticket_statuses)
@@ -104,13 +108,7 @@ class Run:
     ) -> None:
         """Read (and lock) the customers, tickets and orders not read yet; what the run has
         changed stays as the run left it."""
-        new_customers = [
-            customer_id
-            for customer_id in dict.fromkeys(event.data.customer_id for event in events)
-            if customer_id not in self._read_customers
-        ]
-        self._read_customers.update(new_customers)
-        self._stored.update(await customers.lock_customers(tx, new_customers))
+        await self._read_customers_of(tx, (event.data.customer_id for event in events))
         new_tickets = set(ticket_ids) - self._read_tickets
         self._read_tickets |= new_tickets
         for ticket_id, status in (await tickets.ticket_statuses(tx, new_tickets)).items():
@@ -126,6 +124,21 @@ class Run:
                 merged = {**records, **state.facts.known_orders}
                 facts = state.facts._replace(known_orders=merged)
                 self._changed[customer_id] = CustomerState(state.profile, facts, state.tags)
+
+    async def _read_customers_of(self, tx: Transaction, customer_ids: Iterable[str]) -> None:
+        """Read (and lock) the customers not read yet, then apply a change of segment kept for
+        any of them: it came first."""
+        new_customers = [
+            customer_id
+            for customer_id in dict.fromkeys(customer_ids)
+            if customer_id not in self._read_customers
+        ]
+        self._read_customers.update(new_customers)
+        self._stored.update(await customers.lock_customers(tx, new_customers))
+        for customer_id in new_customers:
+            kept = self._segments.pop(customer_id, None)
+            if kept is not None:
+                self._apply_segment(customer_id, kept)
 
     def _touch(self, customer_id: str, at: datetime) -> tuple[CustomerState, datetime]:
         """The customer as the run left them, and the moment the event is applied at (the
@@ -163,6 +176,22 @@ class Run:
             state = CustomerState(state.profile, update(state.facts, now=now), state.tags)
         self._keep(state, now)
 
+    def change_segment(self, customer_id: str, at: datetime, segment: str) -> None:
+        """A segment.changed: applied to a customer the run has read; otherwise kept, the
+        latest by business time, to be written in place unless a later handler of the run
+        reads the customer."""
+        change = SegmentChange(segment, at)
+        if customer_id in self._read_customers:
+            self._apply_segment(customer_id, change)
+            return
+        kept = self._segments.get(customer_id)
+        if kept is None or at >= kept.at:
+            self._segments[customer_id] = change
+
+    def _apply_segment(self, customer_id: str, change: SegmentChange) -> None:
+        segment = partial(c.with_segment, segment=change.segment, at=change.at)
+        self.change_profile(customer_id, change.at, segment)
+
     def ticket(self, ticket_id: str) -> TicketStatus | None:
         return self._tickets.get(ticket_id)
 
@@ -171,6 +200,11 @@ class Run:
         self._tickets_changed[ticket_id] = (customer_id, status)
 
     async def save(self, tx: Transaction) -> None:
+        if self._segments:
+            written = await segments.write_segments(tx.session, self._segments)
+            # The rest (not known yet, a later segment stored) take the full path.
+            await self._read_customers_of(tx, [c for c in self._segments if c not in written])
+            self._segments.clear()
         saved = await reassess_and_save(
             tx,
             self._ctx,

@@ -52,7 +52,7 @@ def _document() -> dict:
 
 
 @pytest.mark.parametrize(
-    "encode", [lambda doc: bulk._document([doc])[1:-1], json_text], ids=["bulk", "column"]
+    "encode", [lambda doc: bulk.document([doc])[1:-1], json_text], ids=["bulk", "column"]
 )
 def test_times_and_dates_are_stored_as_isoformat_writes_them(encode) -> None:
     stored = json.loads(encode(_document()))

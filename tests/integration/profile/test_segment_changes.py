@@ -1,0 +1,109 @@
+"""A change of segment alone is written in place, the customer unread, on the service's real
+database (PostgreSQL with LOOPCRM_TEST_DATABASE_URL, and SQLite): the 360 shows what the full
+path would show, a late change never overwrites a newer one, a customer not known yet becomes
+known, and a run that also reads the customer applies the change first."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.clock import FixedClock
+from tests.support import builders
+from tests.support.builders import new_id
+from tests.support.harness import ServiceHarness, service_harness
+
+T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=[False, True], ids=["sqlite", "server"])
+async def profile(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServiceHarness]:
+    clock = FixedClock(T0 + timedelta(hours=1))
+    async with service_harness("profile", tmp_path, clock=clock, on_server=request.param) as svc:
+        yield svc
+
+
+async def the_360(profile: ServiceHarness, customer_id: str) -> dict[str, Any]:
+    response = await profile.client.get(f"/v1/customers/{customer_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def segment_changed(customer_id: str, new: str, at: datetime) -> dict[str, Any]:
+    return builders.segment_changed(customer_id, old_segment=None, new_segment=new, at=at)
+
+
+def viewed(customer_id: str, at: datetime) -> dict[str, Any]:
+    return builders.product_viewed(customer_id, category="kitchen", at=at)
+
+
+def registered(customer_id: str) -> dict[str, Any]:
+    return builders.customer_registered(customer_id, name="Li Wei", consents={"email": True}, at=T0)
+
+
+async def test_a_change_of_segment_alone_changes_only_the_segment_in_the_360(profile):
+    alone, read_too = new_id("c"), new_id("c")
+    for customer_id in (alone, read_too):
+        await profile.deliver(registered(customer_id), viewed(customer_id, T0))
+    before = await the_360(profile, alone)
+    await profile.forget_published()
+    at = T0 + timedelta(minutes=5)
+
+    # One run: ``alone`` only changes segment; ``read_too`` is read by its other event.
+    await profile.deliver(
+        segment_changed(alone, "prospect", at),
+        segment_changed(read_too, "prospect", at),
+        builders.tier_changed(read_too, old_tier="bronze", new_tier="bronze", at=at),
+    )
+
+    after = await the_360(profile, alone)
+    assert after["segment"] == "prospect"
+    assert after["segment_since"] == (await the_360(profile, read_too))["segment_since"]
+    assert datetime.fromisoformat(after["segment_since"].replace("Z", "+00:00")) == at
+    unchanged = {k: v for k, v in after.items() if k not in ("segment", "segment_since")}
+    assert unchanged == {k: v for k, v in before.items() if k not in ("segment", "segment_since")}
+    assert not [e for e in await profile.published("profile.tagged") if e.subject == alone]
+
+
+async def test_a_late_change_of_segment_never_overwrites_a_newer_one(profile):
+    customer_id = new_id("c")
+    await profile.deliver(registered(customer_id))
+    await profile.deliver(segment_changed(customer_id, "loyal", T0 + timedelta(minutes=10)))
+    await profile.deliver(segment_changed(customer_id, "new", T0 + timedelta(minutes=5)))
+    assert (await the_360(profile, customer_id))["segment"] == "loyal"
+
+    # In one run too, the latest by business time wins whatever the order.
+    await profile.deliver(
+        segment_changed(customer_id, "regular", T0 + timedelta(minutes=30)),
+        segment_changed(customer_id, "potential", T0 + timedelta(minutes=20)),
+    )
+    body = await the_360(profile, customer_id)
+    assert body["segment"] == "regular"
+    since = datetime.fromisoformat(body["segment_since"].replace("Z", "+00:00"))
+    assert since == T0 + timedelta(minutes=30)
+
+
+async def test_a_change_of_segment_for_a_customer_not_known_yet_makes_them_known(profile):
+    customer_id = new_id("c")
+    outcomes = await profile.deliver(segment_changed(customer_id, "new", T0))
+    assert outcomes == ["handled"]
+    body = await the_360(profile, customer_id)
+    assert body["segment"] == "new"
+    assert body["customer_id"] == customer_id
+
+
+async def test_a_run_that_also_reads_the_customer_applies_the_change_of_segment(profile):
+    customer_id = new_id("c")
+    await profile.deliver(registered(customer_id))
+    await profile.deliver(
+        segment_changed(customer_id, "prospect", T0 + timedelta(minutes=1)),
+        viewed(customer_id, T0 + timedelta(minutes=2)),
+    )
+    body = await the_360(profile, customer_id)
+    assert body["segment"] == "prospect"
+    assert body["activity"]["views_30d"] == 1
