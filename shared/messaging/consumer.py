@@ -32,6 +32,7 @@ from shared.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
 from shared.subscriptions import RunHandler
 from shared.transaction import TransactionFactory
+from shared.turns import in_turns
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +335,7 @@ class ConsumerRunner:
             return usual
         started = time.perf_counter()
         try:
-            decoded = [(record, self._decode(record)) for record in records]
+            decoded = [(record, self._decode(record)) async for record in in_turns(records, 256)]
         except EventDecodeError:
             return usual
         decoded.sort(key=lambda pair: pair[1].type)
@@ -451,7 +452,7 @@ class ConsumerRunner:
         """
         started = time.perf_counter()
         decoded: list[tuple[ConsumerRecord[Any, Any], TypedEvent[Any]]] = []
-        for record in records:
+        async for record in in_turns(records, 256):
             event = await self._decode_or_dead_letter(record)
             if event is not None:
                 decoded.append((record, event))

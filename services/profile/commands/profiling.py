@@ -27,6 +27,7 @@ from services.profile.rules.evaluation import CustomerState
 from services.profile.rules.facts import FactUpdate, OrderRecord
 from shared.events.envelope import TypedEvent
 from shared.transaction import Transaction
+from shared.turns import in_turns
 
 Events = Sequence[TypedEvent[Any]]
 
@@ -40,7 +41,7 @@ async def reassess_and_save(
     at) — write them all, and announce each change of tags with profile.tagged at the moment of
     its evaluation; the states written."""
     writes: list[CustomerWrite] = []
-    for before, state, at in touched:
+    async for before, state, at in in_turns(touched):
         done = ctx.tagging.reassess(state, at, before)
         writes.append(CustomerWrite(before, done.state, done.activity))
         if done.change is not None:

@@ -25,6 +25,7 @@ from services.profile.rules.summary import Activity
 from shared import bulk
 from shared.tables import outbox
 from shared.transaction import Transaction
+from shared.turns import in_turns
 
 PROFILE_COLUMNS = tuple(f.name for f in fields(CustomerProfile))
 _customers = cast(Table, Customer.__table__)
@@ -44,7 +45,7 @@ def _state_of(row: RowMapping, stored: StoredDays) -> CustomerState:
 async def _locked(tx: Transaction, query: Select[Any]) -> dict[str, CustomerState]:
     rows = (await tx.session.execute(query.with_for_update())).mappings()
     stored = tx.held(StoredDays)
-    return {row["customer_id"]: _state_of(row, stored) for row in rows}
+    return {row["customer_id"]: _state_of(row, stored) async for row in in_turns(rows)}
 
 
 async def lock_customers(tx: Transaction, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
@@ -65,7 +66,7 @@ async def lock_due_for_review(tx: Transaction, now: datetime, limit: int) -> lis
     )
     rows = (await tx.session.execute(query.with_for_update(skip_locked=True))).mappings()
     stored = tx.held(StoredDays)
-    return [_state_of(row, stored) for row in rows]
+    return [_state_of(row, stored) async for row in in_turns(rows)]
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,10 @@ async def save_customers(tx: Transaction, writes: Sequence[CustomerWrite]) -> No
     """Write the customers (one INSERT for those first heard of, one UPDATE for the others)
     and their changes of tags; a tag added holds since the evaluation moment."""
     session, stored = tx.session, tx.held(StoredDays)
-    new = [_row(w, stored) for w in writes if w.before is None]
+    new = [_row(w, stored) async for w in in_turns(writes) if w.before is None]
     known_writes = [w for w in writes if w.before is not None]
     columns = sorted(set().union(*map(_changed_columns, known_writes)))
-    known = [_row(w, stored, columns) for w in known_writes]
+    known = [_row(w, stored, columns) async for w in in_turns(known_writes)]
     await bulk.insert_rows(session, _customers, new)
     await bulk.update_by_key(session, _customers, known, key=["customer_id"])
     removed: list[tuple[str, str]] = []

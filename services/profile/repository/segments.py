@@ -34,9 +34,11 @@ class SegmentChange:
 
 
 async def write_segments(session: AsyncSession, changes: Mapping[str, SegmentChange]) -> set[str]:
-    """Set each customer's segment (and the 360's) where the row holds a document and no later
-    segment; returns the customers written. The others (not known yet, a later segment stored,
-    no document yet) are left to the caller's full path."""
+    """Set each customer's segment (and the 360's) where the row holds a document, no later
+    segment, and tags not due for review by the change's time; returns the customers written.
+    The others (not known yet, a later segment stored, no document yet, or tags that time has
+    changed meanwhile, which the sweep would evaluate soon anyway) are left to the caller's
+    full path, which evaluates them as of the change."""
     if not changes:
         return set()
     if bulk.on_postgresql(session):
@@ -64,6 +66,7 @@ def _postgresql_statement() -> TextClause:
         "VARCHAR(128), segment VARCHAR(64), segment_since TIMESTAMP WITH TIME ZONE, patch JSON) "
         "WHERE c.customer_id = v.customer_id AND c.customer_360 IS NOT NULL "
         "AND (c.segment_since IS NULL OR c.segment_since <= v.segment_since) "
+        "AND (c.tags_review_at IS NULL OR c.tags_review_at > v.segment_since) "
         "RETURNING c.customer_id"
     )
 
@@ -81,15 +84,17 @@ _SQLITE_UPDATE = (
 
 async def _write_on_sqlite(session: AsyncSession, changes: Mapping[str, SegmentChange]) -> set[str]:
     # In-process: which rows take the change is looked at here, then one executemany.
+    c = _customers.c
     found = await session.execute(
-        select(_customers.c.customer_id, _customers.c.segment_since).where(
-            _customers.c.customer_id.in_(list(changes)), _customers.c.customer_360.is_not(None)
+        select(c.customer_id, c.segment_since, c.tags_review_at).where(
+            c.customer_id.in_(list(changes)), c.customer_360.is_not(None)
         )
     )
     written = {
         customer_id
-        for customer_id, since in found
-        if since is None or since <= changes[customer_id].at
+        for customer_id, since, review_at in found
+        if (since is None or since <= changes[customer_id].at)
+        and (review_at is None or review_at > changes[customer_id].at)
     }
     if written:
         parameters: list[dict[str, Any]] = [

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profile.models import CustomerTag
@@ -24,8 +24,8 @@ async def write_changes(
 ) -> None:
     """Delete the (customer, tag) pairs removed and insert those added, a statement each."""
     if removed:
-        pairs = tuple_(_tags.c.customer_id, _tags.c.tag).in_(list(removed))
-        await tx.session.execute(delete(_tags).where(pairs))
+        keys = [{"customer_id": c, "tag": tag} for c, tag in removed]
+        await bulk.delete_by_key(tx.session, _tags, keys)
     if added:
         rows = [{"customer_id": c, "tag": tag, "since": since} for c, tag, since in added]
         await bulk.insert_rows(tx.session, _tags, rows)

@@ -187,3 +187,24 @@ async def test_upsert_unless_newer_keeps_a_later_stored_fact(factory: Transactio
         ("b", JUNE): (1, NOW, "stored"),
         ("c", JUNE): (4, earlier, "new"),
     }
+
+
+async def test_delete_by_key_deletes_only_the_rows_named(factory: TransactionFactory) -> None:
+    customers = [f"c{i:04d}" for i in range(1500)]
+    async with factory.begin(NOW) as tx:
+        await bulk.insert_rows(
+            tx.session,
+            months,
+            [
+                {"customer_id": c, "month": m, "spend": 1, "placed_at": None, "label": None}
+                for c in customers
+                for m in (JUNE, JULY)
+            ],
+        )
+    # Many pairs at once (as a run's removed tags), one named twice, one not there.
+    doomed = [{"customer_id": c, "month": JULY} for c in customers[:1200]]
+    doomed += [{"customer_id": "c0000", "month": JULY}, {"customer_id": "zz", "month": JUNE}]
+    async with factory.begin(NOW) as tx:
+        await bulk.delete_by_key(tx.session, months, doomed)
+    stored = await _months(factory)
+    assert set(stored) == {(c, JUNE) for c in customers} | {(c, JULY) for c in customers[1200:]}

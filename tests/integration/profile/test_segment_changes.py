@@ -1,7 +1,8 @@
 """A change of segment alone is written in place, the customer unread, on the service's real
 database (PostgreSQL with LOOPCRM_TEST_DATABASE_URL, and SQLite): the 360 shows what the full
 path would show, a late change never overwrites a newer one, a customer not known yet becomes
-known, and a run that also reads the customer applies the change first."""
+known, a customer whose tags time has changed is evaluated, and a run that also reads the
+customer applies the change first."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from services.profile.models import Customer
 from shared.clock import FixedClock
 from tests.support import builders
 from tests.support.builders import new_id
@@ -107,3 +110,19 @@ async def test_a_run_that_also_reads_the_customer_applies_the_change_of_segment(
     body = await the_360(profile, customer_id)
     assert body["segment"] == "prospect"
     assert body["activity"]["views_30d"] == 1
+
+
+async def test_a_customer_whose_tags_are_due_for_review_is_evaluated_as_of_the_change(profile):
+    customer_id = new_id("c")
+    await profile.deliver(registered(customer_id), viewed(customer_id, T0))
+    async with profile.runtime.sessions() as session:
+        query = select(Customer.tags_review_at).where(Customer.customer_id == customer_id)
+        review_at = await session.scalar(query)
+    assert review_at is not None
+    at = review_at + timedelta(minutes=1)
+
+    await profile.deliver(segment_changed(customer_id, "prospect", at))
+
+    body = await the_360(profile, customer_id)
+    assert body["segment"] == "prospect"
+    assert datetime.fromisoformat(body["tags_as_of"].replace("Z", "+00:00")) == at
