@@ -44,17 +44,19 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
     complaint.opened, raises the customer's open tickets and opens its callback.
     Raises `OpenedInTheFuture` for an `opened_at` later than now."""
     opened_at = opening_time(command.opened_at, tx.now)
+    policy = await policy_rows.current_policy(tx.session)
     state = open_ticket(
         ticket_rows.new_ticket_id(),
         TicketKind(command.kind),
         TicketCategory(command.category),
         await tier_rows.tier_of(tx.session, command.customer_id),
         opened_at,
-        await policy_rows.current_policy(tx.session),
+        policy,
     )
-    chosen = agent_for(state, await staff_rows.staff(tx.session))
+    staff = staff_rows.StaffOfRun(tx.session)
+    chosen = agent_for(state, await staff.get())
     if chosen is not None:
-        await staff_rows.move_loads(tx.session, {chosen.id: 1})
+        staff.moved(None, chosen.id)
     ticket = ticket_rows.new_ticket_row(
         state,
         customer_id=command.customer_id,
@@ -72,7 +74,8 @@ async def open_customer_ticket(tx: Transaction, command: TicketCreate) -> Ticket
         await tx.outbox.publish(complaint, time=state.opened_at)
         # Its effects on our own tickets are part of the same change, not a trip through the
         # broker and back (where our complaint.opened then finds them done).
-        await follow_up_complaints(tx, [complaint])
+        await follow_up_complaints(tx, [complaint], policy=policy, staff=staff)
+    await staff.save()
     return ticket_public(ticket)
 
 

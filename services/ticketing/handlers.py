@@ -63,10 +63,18 @@ async def on_complaints_opened(
     await follow_up_complaints(tx, [event.data for event in run])
 
 
-async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOpened]) -> None:
+async def follow_up_complaints(
+    tx: Transaction,
+    complaints: Sequence[ComplaintOpened],
+    *,
+    policy: SlaPolicy | None = None,
+    staff: StaffOfRun | None = None,
+) -> None:
     """Every open ticket of each complaint's customer rises to the tier's complaint priority,
     and each complaint gets one senior callback, in order: the state of all their customers
-    read with one query per table, the changes written with one statement per table.
+    read with one query per table, the changes written with one statement per table. The
+    policy and the staff the caller already has in hand (the API's complaint) are not read
+    again.
 
     A complaint is applied once, with its callback in the same transaction: one whose
     callback is there (ours, applied by the API) changes nothing."""
@@ -76,8 +84,10 @@ async def follow_up_complaints(tx: Transaction, complaints: Sequence[ComplaintOp
     # handler, or two requests) applied at once queue here, and the second sees the first.
     open_tickets = await OpenTickets.of_customers(tx.session, customers, lock=True)
     followed_up = await callbacks_following(tx.session, {c.ticket_id for c in complaints})
-    policy = await current_policy(tx.session)
-    staff = StaffOfRun(tx.session)
+    if policy is None:
+        policy = await current_policy(tx.session)
+    if staff is None:
+        staff = StaffOfRun(tx.session)
     for complaint in complaints:
         if complaint.ticket_id in followed_up:
             continue  # applied meanwhile, or earlier in this run

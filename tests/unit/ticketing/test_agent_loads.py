@@ -80,3 +80,20 @@ async def test_every_write_keeps_agents_loads(tmp_path):
     assert loads["a-1"] == loads["a-2"] == 0
     # Open: repair, gold inquiry, the quality return (answered: not breached), 2 callbacks.
     assert loads["a-3"] + loads["a-4"] == 5
+
+
+async def test_a_complaint_through_the_api_keeps_agents_loads(tmp_path):
+    customer = new_id("c")
+    async with service_harness("ticketing", tmp_path, clock=FixedClock(T0)) as svc:
+        client = svc.client
+        for agent_id, senior in (("a-1", False), ("a-2", True)):
+            body = {"agent_id": agent_id, "name": agent_id, "skills": ["logistics"]}
+            assert (await client.post("/v1/agents", json={**body, "senior": senior})).is_success
+        body = {"customer_id": customer, "category": "logistics", "subject": "Help"}
+        assert (await client.post("/v1/tickets", json={**body, "kind": "inquiry"})).is_success
+
+        # The complaint, its callback and the raised inquiry share one view of the loads.
+        response = await client.post("/v1/tickets", json={**body, "kind": "complaint"})
+        assert response.status_code == 201
+        loads = await loads_match_tickets(svc)
+    assert sum(loads.values()) == 3
