@@ -203,7 +203,7 @@ class Run:
     async def save(self, tx: Transaction) -> None:
         if self._segments:
             written = await segments.write_segments(tx.session, self._segments)
-            # The rest (not known yet, a later segment stored) take the full path.
+            # The rest (see ``write_segments``) take the full path.
             await self._read_customers_of(tx, [c for c in self._segments if c not in written])
             self._segments.clear()
         saved = await reassess_and_save(

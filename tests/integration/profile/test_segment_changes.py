@@ -7,20 +7,20 @@ customer applies the change first."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.profile.models import Customer
 from shared.clock import FixedClock
 from tests.support import builders
 from tests.support.builders import new_id
 from tests.support.harness import ServiceHarness, service_harness
-
-T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+from tests.unit.profile.test_customer_360 import T0
+from tests.unit.profile.test_customer_360 import customer_360 as the_360
 
 
 @pytest.fixture(params=[False, True], ids=["sqlite", "server"])
@@ -28,13 +28,6 @@ async def profile(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     clock = FixedClock(T0 + timedelta(hours=1))
     async with service_harness("profile", tmp_path, clock=clock, on_server=request.param) as svc:
         yield svc
-
-
-async def the_360(profile: ServiceHarness, customer_id: str) -> dict[str, Any]:
-    response = await profile.client.get(f"/v1/customers/{customer_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def segment_changed(customer_id: str, new: str, at: datetime) -> dict[str, Any]:
@@ -58,11 +51,26 @@ async def test_a_change_of_segment_alone_changes_only_the_segment_in_the_360(pro
     at = T0 + timedelta(minutes=5)
 
     # One run: ``alone`` only changes segment; ``read_too`` is read by its other event.
-    await profile.deliver(
-        segment_changed(alone, "prospect", at),
-        segment_changed(read_too, "prospect", at),
-        builders.tier_changed(read_too, old_tier="bronze", new_tier="bronze", at=at),
-    )
+    sent: list[str] = []
+    engine = profile.runtime.engine.sync_engine
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        await profile.deliver(
+            segment_changed(alone, "prospect", at),
+            segment_changed(read_too, "prospect", at),
+            builders.tier_changed(read_too, old_tier="bronze", new_tier="bronze", at=at),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    # Only ``read_too``'s facts were read: ``alone`` was written without being read.
+    reads_of_facts = [
+        s for s in sent if s.lstrip().upper().startswith("SELECT") and "features" in s
+    ]
+    assert len(reads_of_facts) == 1
 
     after = await the_360(profile, alone)
     assert after["segment"] == "prospect"
