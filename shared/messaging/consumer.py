@@ -198,6 +198,26 @@ def _caught_up(
 _GATHER_BELOW = 1000
 
 
+Batch = Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
+
+
+def _shared_out(batch: Batch, lanes: int) -> list[Batch]:
+    """The batch's partitions in at most ``lanes`` lanes of about as many records, the
+    partitions of one number (one set of customers) always in the same lane."""
+    by_number: dict[int, dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = {}
+    for tp, records in batch.items():
+        by_number.setdefault(tp.partition, {})[tp] = records
+    shares: list[dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = [
+        {} for _ in range(min(lanes, len(by_number)))
+    ]
+    sizes = [0] * len(shares)
+    for parts in sorted(by_number.values(), key=lambda p: -sum(map(len, p.values()))):
+        lightest = sizes.index(min(sizes))
+        shares[lightest].update(parts)
+        sizes[lightest] += sum(map(len, parts.values()))
+    return list(shares)
+
+
 class _Alone(Exception):
     """A run of one event goes to the per-event path directly."""
 
@@ -268,7 +288,7 @@ class ConsumerRunner:
                 if batch:
                     lag_unseen = True
                     async with self._batch_lock:
-                        # After a failed attempt of the whole batch, each event goes alone.
+                        # A batch too large for a transaction goes partition by partition.
                         size = await self._handle_batch_at_once(consumer, batch)
                         if size is not None:
                             await self._handle_partitions(consumer, batch, size)
@@ -320,33 +340,50 @@ class ConsumerRunner:
         consumer: AIOKafkaConsumer,
         batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
     ) -> int | None:
-        """Apply a fetched batch of several partitions in one transaction, when it fits one and
-        every record decodes (None: done). Otherwise the transaction size for the partition
-        by partition path: the usual one, or 1 to redo a failed batch event by event, where the
-        retry and dead-letter rules apply to the event that fails.
+        """Apply a fetched batch of several partitions in a transaction per lane, when it fits
+        one (None: done), or the transaction size for the partition by partition path. A lane
+        with a record that does not decode goes that path; a lane that fails is redone there
+        event by event, where the retry and dead-letter rules apply to the event that fails.
 
         Under a steady mix a fetch holds a few events of many partitions; one transaction for
-        all of them costs what one partition's run costs. Within a type, each partition's
-        order is kept (a stable sort); across topics there is no order to keep.
+        all of them costs what one partition's run costs. With ``concurrency`` above 1 the
+        partition numbers are shared out between that many lanes (as in ``_handle_partitions``,
+        each lane holds other customers), so while one lane's statements wait on the database
+        the next is decoded and applied. Within a type, each partition's order is kept (a
+        stable sort); across topics there is no order to keep.
         """
-        records = [record for part in batch.values() for record in part]
         usual = self._config.transaction_size
-        if len(batch) < 2 or len(records) > usual:
+        if len(batch) < 2 or sum(map(len, batch.values())) > usual:
             return usual
+        lanes = _shared_out(batch, self._config.concurrency)
+        sizes = await asyncio.gather(*(self._apply_lane(consumer, lane) for lane in lanes))
+        for lane, size in zip(lanes, sizes, strict=True):
+            if size is not None:
+                await self._handle_partitions(consumer, lane, size)
+        return None
+
+    async def _apply_lane(
+        self,
+        consumer: AIOKafkaConsumer,
+        lane: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> int | None:
+        """One lane of ``_handle_batch_at_once`` in one transaction, its offsets committed
+        (None), or the transaction size to redo it partition by partition."""
+        records = [record for part in lane.values() for record in part]
         started = time.perf_counter()
         try:
             decoded = [(record, self._decode(record)) async for record in in_turns(records, 256)]
         except EventDecodeError:
-            return usual
+            return self._config.transaction_size
         decoded.sort(key=lambda pair: pair[1].type)
         try:
             outcomes = await self._applier.apply([event for _, event in decoded])
         except Exception as exc:
-            self._note_redone({tp.topic for tp in batch}, len(records), exc)
+            self._note_redone({tp.topic for tp in lane}, len(records), exc)
             return 1
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
-        offsets = {tp: part[-1].offset + 1 for tp, part in batch.items()}
+        offsets = {tp: part[-1].offset + 1 for tp, part in lane.items()}
         try:
             await consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:

@@ -1,6 +1,7 @@
-"""On PostgreSQL a backlog's partitions are applied side by side: every event still has one
-effect, each customer's events are applied in partition order, and two runs really were open
-at once."""
+"""On PostgreSQL a batch's partitions are applied side by side, whether it is a backlog taken
+partition by partition or a batch small enough for one transaction per lane: every event still
+has one effect, each customer's events are applied in partition order, and two runs really
+were open at once."""
 
 from __future__ import annotations
 
@@ -30,7 +31,12 @@ _COUNT = text(
 )
 
 
-async def test_partitions_applied_side_by_side_keep_each_customers_order(broker, tmp_path):
+@pytest.mark.parametrize(
+    "transaction_size", [100, 10_000], ids=["partition by partition", "a lane at once"]
+)
+async def test_partitions_applied_side_by_side_keep_each_customers_order(
+    broker, tmp_path, transaction_size
+):
     customers = [f"c-{n}" for n in range(12)]
     open_runs: set[int] = set()
     most_open = 0
@@ -56,7 +62,7 @@ async def test_partitions_applied_side_by_side_keep_each_customers_order(broker,
             tmp_path,
             handler=in_order,
             database_url=url,
-            consumer_transaction_size=100,
+            consumer_transaction_size=transaction_size,
             consumer_concurrency=2,
         ) as app:
             counted = await eventually(
@@ -65,6 +71,39 @@ async def test_partitions_applied_side_by_side_keep_each_customers_order(broker,
             # None out of order (it would have been dead-lettered, never counted).
             assert set(counted.values()) == {EVENTS // len(customers)}
     assert most_open >= 2
+
+
+async def test_a_lane_that_fails_is_redone_alone(broker, tmp_path):
+    """One poison event: its lane is redone event by event and the event dead-lettered; the
+    other lane's events, applied once, are not applied again (none counted as duplicates)."""
+    customers = [f"c-{n}" for n in range(12)]
+    poison = "t-5"
+
+    async def count_unless_poison(session, event):
+        if event.data.ticket_id == poison:
+            raise EventRejected("poison", "a test's poison event")
+        await session.execute(_COUNT, {"customer_id": event.subject})
+
+    async with fresh_database(tmp_path, "lane_redone") as url:
+        await produce(broker.bootstrap, ticket_opened_batch(customers))
+        async with counting_service(
+            broker.bootstrap,
+            tmp_path,
+            handler=count_unless_poison,
+            database_url=url,
+            consumer_transaction_size=10_000,
+            consumer_concurrency=2,
+        ) as app:
+            registry = app.state.runtime.metrics.registry
+            counted = await eventually(
+                lambda: read_counts(app), lambda c: sum(c.values()) == EVENTS - 1, timeout=90
+            )
+            assert sum(counted.values()) == EVENTS - 1
+            consumed = partial(_sample, registry, "loopcrm_events_consumed_total")
+            # The poison event comes before the rest of its lane, all counted by now.
+            assert consumed("dead_lettered") == 1
+            assert consumed("duplicate") == 0
+            assert _sample(registry, "loopcrm_consumer_runs_redone_total") >= 1
 
 
 async def test_topics_of_one_partition_number_share_a_lane_so_new_customers_never_collide(
@@ -89,6 +128,16 @@ async def _total(client, name: str, outcome: str | None = None) -> float:
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and outcome in (None, sample.labels.get("outcome"))
+    )
+
+
+def _sample(registry, name: str, outcome: str | None = None) -> float:
+    """``_total`` read from a service's registry in the test's own process."""
+    return sum(
+        sample.value
+        for family in registry.collect()
         for sample in family.samples
         if sample.name == name and outcome in (None, sample.labels.get("outcome"))
     )
