@@ -84,7 +84,10 @@ class ServiceRuntime:
         subscriptions = spec.subscriptions
         client_id = f"loopcrm-{settings.service_name}"
         self.publisher = Publisher(
-            settings.kafka_bootstrap, idempotence=settings.kafka_idempotence, client_id=client_id
+            settings.kafka_bootstrap,
+            idempotence=settings.kafka_idempotence,
+            client_id=client_id,
+            max_request_bytes=settings.kafka_max_request_bytes,
         )
         self.relay = OutboxRelay(
             engine,
@@ -100,6 +103,7 @@ class ServiceRuntime:
             settings.kafka_bootstrap,
             idempotence=settings.kafka_idempotence,
             client_id=f"{client_id}-dlq",
+            max_request_bytes=settings.kafka_max_request_bytes,
         )
         self.transactions = TransactionFactory(
             self.sessions,

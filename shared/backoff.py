@@ -11,5 +11,6 @@ class Backoff:
     maximum_s: float
 
     def delay(self, failures: int) -> float:
-        """The wait after ``failures`` consecutive failures (1 -> initial, 2 -> double, ...)."""
-        return float(min(self.initial_s * 2 ** max(failures - 1, 0), self.maximum_s))
+        """The wait after ``failures`` consecutive failures (1 -> initial, 2 -> double, ...);
+        an outage of any length keeps the cap (the doubling stops before a float overflows)."""
+        return float(min(self.initial_s * 2 ** min(max(failures - 1, 0), 64), self.maximum_s))

@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
         default=True,
         description="Idempotent producer; off for brokers that reject InitProducerId.",
     )
+    kafka_max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest record a producer sends: the broker's message.max.bytes (Kafka's "
+        "default, 1 MiB). A dead letter over it is sent as a reference to the original.",
+    )
     kafka_fetch_max_wait_ms: int = Field(
         default=10,
         description="Fetch wait while records stream in (doubling to the idle wait when not).",

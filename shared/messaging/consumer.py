@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -17,7 +18,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from aiokafka.structs import ConsumerRecord
 
 from shared import inbox
@@ -216,6 +223,39 @@ def _shared_out(batch: Batch, lanes: int) -> list[Batch]:
         shares[lightest].update(parts)
         sizes[lightest] += sum(map(len, parts.values()))
     return list(shares)
+
+
+_TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """A failure that sending again will not cure: not the broker being away (a Kafka error
+    the client calls retriable, a connection or a timeout)."""
+    if isinstance(exc, KafkaError):
+        return not exc.retriable
+    return not is_infrastructure_failure(exc)
+
+
+def _reference(
+    whole: OutgoingMessage,
+    record: ConsumerRecord[Any, Any],
+    reason: str,
+    headers: list[tuple[str, bytes]],
+) -> OutgoingMessage:
+    """A dead letter that says where the original is (it stays on its topic for the
+    retention period) instead of carrying it, with the dead-letter headers only."""
+    reference = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "size": len(record.value or b""),
+        "reason": reason,
+    }
+    return replace(
+        whole,
+        value=json.dumps(reference).encode(),
+        headers=[*headers, ("dlq-value", b"reference")],
+    )
 
 
 class _Alone(Exception):
@@ -576,8 +616,13 @@ class ConsumerRunner:
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, detail: str
     ) -> None:
+        """Send the record to its dead-letter topic, with why and where from in headers, and
+        count it. A record the broker would refuse as it is (over the request size once the
+        headers are added) goes as a reference to the original instead; a dead letter that
+        cannot be sent even so, for a reason other than the broker being away, is given up
+        after ``max_attempts`` (logged and counted): the consumer never stops on one message.
+        A broker that is away is waited for, as the next records would be."""
         headers = [
-            *(record.headers or ()),
             ("dlq-reason", reason.encode()),
             ("dlq-error", detail[:1000].encode()),
             ("dlq-original-topic", record.topic.encode()),
@@ -590,24 +635,47 @@ class ConsumerRunner:
             topic=dead_letter_topic(record.topic),
             key=(record.key or b"").decode("utf-8", "replace"),
             value=record.value or b"",
-            headers=headers,
+            headers=[*(record.headers or ()), *headers],
         )
-        failures = 0
+        failures, as_reference = 0, False
         while True:
             try:
                 await self._dead_letters.send_all([message])
                 break
+            except _TOO_LARGE as exc:
+                if as_reference:
+                    self._dead_letter_lost(record, reason, exc)
+                    return
+                message, as_reference = _reference(message, record, reason, headers), True
             except Exception as exc:
                 if self._stopping.is_set():
                     raise _ShutdownDuringRetry from exc
-                log.warning("dead-letter send failed, retrying", extra={"error": repr(exc)})
                 failures += 1
+                if failures >= self._config.max_attempts and _refused_for_good(exc):
+                    self._dead_letter_lost(record, reason, exc)
+                    return
+                log.warning("dead-letter send failed, retrying", extra={"error": repr(exc)})
                 await self._pause(self._config.backoff.delay(failures))
         log.warning(
             "event dead-lettered",
             extra={"topic": record.topic, "offset": record.offset, "reason": reason},
         )
         self._metrics.events_consumed.labels(topic=record.topic, outcome="dead_lettered").inc()
+
+    def _dead_letter_lost(
+        self, record: ConsumerRecord[Any, Any], reason: str, exc: Exception
+    ) -> None:
+        log.error(
+            "event could not be dead-lettered, skipped",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+                "error": repr(exc)[:300],
+            },
+        )
+        self._metrics.events_consumed.labels(topic=record.topic, outcome="dead_letter_failed").inc()
 
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> bool:
         """Set the lag of each assigned partition; whether every one was seen."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 # Record batches of up to this size: a relay round of a few hundred events is a few batches.
 _BATCH_BYTES = 256 * 1024
@@ -27,8 +28,16 @@ class OutgoingMessage:
 class Publisher:
     """An aiokafka producer started lazily, so a service starts while the broker is down."""
 
-    def __init__(self, bootstrap: str, *, idempotence: bool, client_id: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        idempotence: bool,
+        client_id: str,
+        max_request_bytes: int = 1_048_576,
+    ) -> None:
         self._bootstrap = bootstrap
+        self._max_request_bytes = max_request_bytes
         self._idempotence = idempotence
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
@@ -46,6 +55,9 @@ class Publisher:
                     # event after a quiet spell (a complaint) should not wait for company.
                     linger_ms=0,
                     max_batch_size=_BATCH_BYTES,
+                    # A message over the broker's limit fails here (MessageSizeTooLargeError),
+                    # not as a batch the broker refuses.
+                    max_request_size=self._max_request_bytes,
                     request_timeout_ms=10_000,
                 )
                 self._producer = producer
@@ -116,12 +128,19 @@ async def _batches(
         if batch is not None:
             ready.append((*where, filling.pop(where)))
         batch = producer.create_batch()
-        if _added(batch, key, message):
+        # An empty batch takes a record of any size: a large one goes alone, where the
+        # producer checks it against the request size limit.
+        if not _too_large(key, message) and _added(batch, key, message):
             filling[where] = batch
         else:
             ready.append((*where, message))
     ready.extend((*where, batch) for where, batch in filling.items())
     return ready
+
+
+def _too_large(key: bytes, message: OutgoingMessage) -> bool:
+    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, message.value, message.headers)
+    return bool(size > _BATCH_BYTES)
 
 
 def _added(batch: Any, key: bytes, message: OutgoingMessage) -> bool:

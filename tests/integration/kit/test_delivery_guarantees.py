@@ -116,6 +116,29 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_good_one_handled(b
         )
 
 
+async def test_a_bad_message_too_large_to_dead_letter_whole_leaves_a_reference(broker, service):
+    """Just under the broker's limit, the copy with the dead-letter headers is over it: the
+    dead letter then carries where the message is instead of the message, and the consumer
+    goes on to the next event."""
+    customer_id = new_id("c")
+    oversized = b"{not json".ljust(1_048_576 - 150)  # the producer's and broker's limit, 1 MiB
+    async with service("profile") as profile:
+        await publish_raw(broker.bootstrap, "ticket.opened", [oversized], key=customer_id.encode())
+        await publish(broker.bootstrap, ticket_opened(customer_id))
+
+        await eventually(lambda: open_tickets(profile.client, customer_id), lambda n: n == 1)
+        [dead] = await read_topic(broker.bootstrap, "ticket.opened.dlq", expect=1)
+        headers = dict(dead.headers)
+        assert headers["dlq-reason"] == b"bad_json"
+        assert headers["dlq-value"] == b"reference"
+        reference = json.loads(dead.value)
+        assert reference["topic"] == "ticket.opened"
+        assert reference["size"] == len(oversized)
+        assert reference["reason"] == "bad_json"
+        assert reference["offset"] == int(headers["dlq-original-offset"])
+        assert reference["partition"] == int(headers["dlq-original-partition"])
+
+
 async def test_an_event_of_another_type_on_a_topic_is_dead_lettered(broker, service):
     customer_id = new_id("c")
     async with service("profile") as profile:
