@@ -57,6 +57,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # several times faster than the standard library.
     kwargs.setdefault("json_deserializer", orjson.loads)
     kwargs.setdefault("json_serializer", json_text)
+    # A statement's parameters are customers' personal data: never in an error's text, so
+    # never in a log line or a traceback.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         if make_url(url).get_driver_name() == "asyncpg":
             kwargs.setdefault("connect_args", {"server_settings": SERVER_SETTINGS})
