@@ -117,6 +117,7 @@ class ServiceRuntime:
             self.transactions,
             self.clock,
             urgent,
+            subscriptions.data_models if subscriptions else None,
         )
         config = ConsumerConfig.from_settings(settings)
         lanes = [(config, sorted(set(self.applier.handlers) - urgent))]

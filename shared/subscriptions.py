@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from shared.events.catalogue import EventData, event_type_of
+from shared.events.catalogue import EventData, data_model_for, event_type_of
 from shared.events.envelope import TypedEvent
 from shared.transaction import Transaction
 
@@ -47,6 +47,9 @@ class Subscription:
     handler: Callable[..., Awaitable[None]]
     batch: bool
     urgent: bool = False
+    model: type[EventData] | None = None
+    """The data model the handler reads the type with (``catalogue.reading``), if not the
+    catalogue's."""
 
 
 class Subscriptions(Generic[Ctx]):
@@ -78,7 +81,8 @@ class Subscriptions(Generic[Ctx]):
                 event_type = event_type_of(model)
                 if event_type in self._by_type:
                     raise ValueError(f"{self.service} already handles {event_type}")
-                self._by_type[event_type] = Subscription(event_type, handler, batch, urgent)
+                own = model if model is not data_model_for(event_type) else None
+                self._by_type[event_type] = Subscription(event_type, handler, batch, urgent, own)
             return handler
 
         return register
@@ -90,6 +94,11 @@ class Subscriptions(Generic[Ctx]):
     @property
     def urgent(self) -> tuple[str, ...]:
         return tuple(sorted(t for t, s in self._by_type.items() if s.urgent))
+
+    @property
+    def data_models(self) -> dict[str, type[EventData]]:
+        """The types read with a model of their own (a tolerant reader), and that model."""
+        return {t: s.model for t, s in self._by_type.items() if s.model is not None}
 
     def subscription(self, event_type: str) -> Subscription:
         return self._by_type[event_type]

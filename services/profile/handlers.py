@@ -29,6 +29,7 @@ from shared.events.catalogue import (
     TicketOpened,
     TicketResolved,
     TierChanged,
+    reading,
 )
 from shared.events.envelope import TypedEvent
 from shared.subscriptions import Subscriptions
@@ -151,7 +152,7 @@ async def on_complaints_opened(
         run.record(data.customer_id, event.time, update)
 
 
-@subscriptions.on_batch(TierChanged)
+@subscriptions.on_batch(reading(TierChanged, "new_tier"))
 async def on_tiers_changed(
     events: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: ProfileContext
 ) -> None:

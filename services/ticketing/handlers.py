@@ -41,6 +41,7 @@ from shared.events.catalogue import (
     TicketPrioritized,
     TicketResolved,
     TierChanged,
+    reading,
 )
 from shared.events.envelope import TypedEvent
 from shared.money import to_fen
@@ -150,7 +151,7 @@ async def _make_more_urgent(
     ticket.assignee_id = assignee
 
 
-@subscriptions.on_batch(TierChanged)
+@subscriptions.on_batch(reading(TierChanged, "new_tier"))
 async def on_tiers_changed(
     run: Sequence[TypedEvent[TierChanged]], tx: Transaction, ctx: TicketingContext
 ) -> None:

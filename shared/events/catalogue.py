@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 Tier = Literal["bronze", "silver", "gold", "platinum"]
 Channel = Literal["email", "sms", "push", "wecom", "in_app"]
@@ -281,3 +281,34 @@ _TYPE_OF_MODEL: dict[type[EventData], str] = {model: name for name, model in CAT
 def event_type_of(model: type[EventData]) -> str:
     """The catalogue type a ``data`` model travels as; KeyError for a model not in it."""
     return _TYPE_OF_MODEL[model]
+
+
+M = TypeVar("M", bound=EventData)
+_READERS: dict[tuple[type[EventData], frozenset[str]], type[EventData]] = {}
+
+
+def reading(model: type[M], *fields: str) -> type[M]:
+    """A consumer's view of ``model``, for ``Subscriptions.on``: the ``fields`` it reads
+    stay as the catalogue declares them, every other required field may be missing (None).
+    So an event without a field this consumer does not use is handled, not dead-lettered
+    (a tolerant reader); a field it reads, missing or invalid, still makes the event
+    invalid. It travels as ``model``'s type."""
+    unknown = set(fields) - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    key = (model, frozenset(fields))
+    if key not in _READERS:
+        kept = set(fields) | set(CustomerEventData.model_fields)
+        optional: dict[str, Any] = {
+            name: (_with_constraints(info.annotation, info.metadata) | None, None)
+            for name, info in model.model_fields.items()
+            if name not in kept and info.is_required()
+        }
+        reader = create_model(f"{model.__name__}AsRead", __base__=model, **optional)
+        _TYPE_OF_MODEL[reader] = _TYPE_OF_MODEL[model]
+        _READERS[key] = reader
+    return _READERS[key]  # type: ignore[return-value]
+
+
+def _with_constraints(annotation: Any, metadata: list[Any]) -> Any:
+    return Annotated[(annotation, *metadata)] if metadata else annotation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
@@ -127,9 +127,13 @@ def encode_event(event: CloudEvent) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 def decode_message(
-    value: bytes | None, headers: Sequence[tuple[str, bytes | None]] | None
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]] | None,
+    models: Mapping[str, type[BaseModel]] | None = None,
 ) -> TypedEvent[Any]:
-    """Decode a broker message into a typed event, or raise EventDecodeError saying why."""
+    """Decode a broker message into a typed event, or raise EventDecodeError saying why.
+    ``models``: the data model a consumer reads a type with, where it is not the catalogue's
+    (``catalogue.reading``)."""
     header_map = {k.lower(): (v or b"").decode("utf-8", "replace") for k, v in headers or ()}
     try:
         if _BINARY_PREFIX + "specversion" in header_map:
@@ -142,7 +146,8 @@ def decode_message(
     except ValidationError as exc:
         raise EventDecodeError("invalid_envelope", _summarise(exc)) from exc
     try:
-        model = data_model_for(envelope.type)
+        model: type[BaseModel] = data_model_for(envelope.type)
+        model = models.get(envelope.type, model) if models else model
     except KeyError as exc:
         raise EventDecodeError("unknown_type", f"no event type {envelope.type!r}") from exc
     try:

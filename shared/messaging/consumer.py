@@ -26,6 +26,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
 
 from shared import inbox
 from shared.backoff import Backoff
@@ -114,8 +115,11 @@ class EventApplier:
         transactions: TransactionFactory,
         clock: Clock,
         urgent: Collection[str] = (),
+        data_models: Mapping[str, type[BaseModel]] | None = None,
     ) -> None:
         self.handlers = dict(handlers)
+        self.data_models = dict(data_models or {})
+        """The types the handlers read with a model of their own, to decode them with."""
         self._transactions = transactions
         self._clock = clock
         self._urgent = frozenset(urgent)
@@ -562,9 +566,8 @@ class ConsumerRunner:
             extra={"topics": sorted(topics), "events": events, "error": repr(exc)[:300]},
         )
 
-    @staticmethod
-    def _decode(record: ConsumerRecord[Any, Any]) -> TypedEvent[Any]:
-        event = decode_message(record.value, record.headers)
+    def _decode(self, record: ConsumerRecord[Any, Any]) -> TypedEvent[Any]:
+        event = decode_message(record.value, record.headers, self._applier.data_models)
         if event.type != record.topic:
             raise EventDecodeError("type_mismatch", f"{event.type!r} on topic {record.topic!r}")
         return event

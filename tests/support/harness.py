@@ -60,7 +60,7 @@ class ServiceHarness:
         for index, event in enumerate(events):
             value = event if isinstance(event, bytes) else json.dumps(event).encode()
             try:
-                decoded.append((index, decode_message(value, [])))
+                decoded.append((index, decode_message(value, [], self.runtime.applier.data_models)))
             except EventDecodeError as exc:
                 outcomes[index] = f"rejected:{exc.reason}"
         if decoded:
