@@ -74,14 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {
-                "field": ".".join(str(p) for p in error["loc"] if p != "body") or "body",
-                "location": error["loc"][0] if error["loc"] else "body",
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
+        fields = [_field_of(error) for error in exc.errors()]
         names = ", ".join(sorted({f["field"] for f in fields}))
         return JSONResponse(
             _body("invalid_request", f"Invalid input: {names}.", fields=fields), status_code=422
@@ -108,3 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
             _body("internal_error", "Something went wrong on our side; it has been logged."),
             status_code=500,
         )
+
+
+def _field_of(error: Any) -> dict[str, str]:
+    """A validation error as the field it is about. A body that is not JSON at all is about
+    the body (pydantic places that error at the character where decoding stopped)."""
+    if error.get("type") == "json_invalid":
+        return {"field": "body", "location": "body", "message": f"not valid JSON: {error['msg']}"}
+    return {
+        "field": ".".join(str(p) for p in error["loc"] if p != "body") or "body",
+        "location": error["loc"][0] if error["loc"] else "body",
+        "message": error["msg"],
+    }

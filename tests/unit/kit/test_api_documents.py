@@ -1,0 +1,33 @@
+"""What every service's API says about itself holds: a body that is not JSON is the
+documented 422 naming the body, and /metrics is declared as the text it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.harness import service_harness
+
+SERVICES = ["profile", "segmentation", "engagement", "ticketing", "loyalty"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_metrics_are_declared_as_text(tmp_path: Path, service: str) -> None:
+    async with service_harness(service, tmp_path) as harness:
+        document = (await harness.client.get("/openapi.json")).json()
+        declared = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+        assert list(declared) == ["text/plain"]
+        answer = await harness.client.get("/metrics")
+        assert answer.headers["content-type"].startswith("text/plain")
+
+
+async def test_a_body_that_is_not_json_is_a_422_about_the_body(tmp_path: Path) -> None:
+    async with service_harness("ticketing", tmp_path) as harness:
+        answer = await harness.client.post(
+            "/v1/tickets", content=b'{"customer_id": ', headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 422
+    [field] = answer.json()["error"]["fields"]
+    assert field["field"] == "body"
+    assert field["message"].startswith("not valid JSON")
