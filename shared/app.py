@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +23,7 @@ from shared.db import create_engine, create_session_factory, ping, read_options
 from shared.errors import install_error_handlers
 from shared.keyed_reads import KeyedReads
 from shared.logging import configure_logging
+from shared.messaging.broker_check import broker_state
 from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventApplier
 from shared.messaging.publisher import Publisher
 from shared.metrics import ServiceMetrics
@@ -206,32 +206,21 @@ class ServiceRuntime:
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
+        """Each dependency's state, "ok" when usable: the database answers a query, a broker
+        answers a metadata request (an open port is not enough: a frozen broker still accepts
+        connections), and every consumer lane has joined its group and been given its share of
+        the partitions (until then the first events would only wait)."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(ping(self.engine), timeout=2)
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["broker"] = (
-            "ok" if await _broker_reachable(self.settings.kafka_bootstrap) else ("unreachable")
-        )
+        checks["broker"] = await broker_state(self.settings.kafka_bootstrap)
+        if self.settings.consumers_enabled and self.consumers:
+            joined = all(consumer.joined.is_set() for consumer in self.consumers)
+            checks["consumer"] = "ok" if joined else "joining its group"
         return checks
-
-
-async def _broker_reachable(bootstrap: str) -> bool:
-    for address in bootstrap.split(","):
-        host, _, port = address.strip().rpartition(":")
-        try:
-            _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host or "127.0.0.1", int(port)), timeout=1
-            )
-        except (OSError, TimeoutError, ValueError, socket.gaierror):
-            continue
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-        return True
-    return False
 
 
 def _running(request: Request) -> ServiceRuntime:

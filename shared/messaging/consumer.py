@@ -296,6 +296,9 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._polling: asyncio.Future[Any] | None = None
         self.ready = asyncio.Event()
+        self.joined = asyncio.Event()
+        """Set once the group has given this member its partitions (none, when there are more
+        members than partitions): from then on it takes events as they come."""
         metrics.prepare_topics(self.topics)
 
     @property
@@ -718,4 +721,4 @@ class _FinishBatchOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             self._runner.forget_partitions(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        self._runner.joined.set()

@@ -4,6 +4,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.registry import SERVICE_NAMES
+from tests.support.polling import eventually
 from tests.support.services import DEV_KEY
 
 KIT_METRICS = {
@@ -57,7 +58,12 @@ async def test_v1_routes_need_a_key_and_operations_routes_stay_open(service, nam
         assert scoped_out.status_code == 403
         wrong = await client.get(path, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        for open_path in ("/healthz", "/readyz", "/metrics"):
+        for open_path in ("/healthz", "/metrics"):
             response = await client.get(open_path, headers={"Authorization": ""})
             assert response.status_code == 200, open_path
+        # Ready once the consumers have joined their group, a few seconds after the start.
+        await eventually(
+            lambda: client.get("/readyz", headers={"Authorization": ""}),
+            lambda response: response.status_code == 200,
+        )
         assert DEV_KEY not in (await client.get("/metrics")).text

@@ -31,3 +31,13 @@ async def test_a_body_that_is_not_json_is_a_422_about_the_body(tmp_path: Path) -
     [field] = answer.json()["error"]["fields"]
     assert field["field"] == "body"
     assert field["message"].startswith("not valid JSON")
+
+
+async def test_not_ready_while_the_consumers_have_not_joined_their_group(tmp_path: Path) -> None:
+    # The harness runs nothing in the background: its consumer lanes never join.
+    async with service_harness("loyalty", tmp_path) as harness:
+        runtime = harness.runtime
+        assert (await runtime.readiness())["consumer"] == "joining its group"
+        for consumer in runtime.consumers:
+            consumer.joined.set()
+        assert (await runtime.readiness())["consumer"] == "ok"
