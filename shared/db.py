@@ -101,6 +101,9 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted content is zeroed, not left in free pages (an erased customer's data). Some
+        # builds (Debian's) have it on by default, others not.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -108,6 +111,18 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         # Readers (WAL) run beside the writer and never queue for its lock.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+async def checkpoint_sqlite(session: AsyncSession) -> None:
+    """Copy the write-ahead log into the database file and empty it (after an erasure: the
+    log holds earlier versions of the pages it changed). Outside any transaction, on a
+    connection of the pool; it waits for readers still using the log (busy timeout)."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

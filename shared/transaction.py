@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import read_options
+from shared.db import checkpoint_sqlite, read_options
 from shared.outbox import OutboxWriter
 
 Held = TypeVar("Held")
@@ -31,6 +31,8 @@ class Transaction:
     outbox: OutboxWriter
     _held: dict[type[Any], Any] = field(default_factory=dict)
     _before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    erasing: bool = False
+    """Whether the transaction removes a customer's personal data (``erase``)."""
 
     def held(self, kind: type[Held]) -> Held:
         """This transaction's one ``kind()``, made on first use."""
@@ -44,6 +46,14 @@ class Transaction:
         handlers (views, orders, refunds of the same customers) gather their changes in
         something held and write them once."""
         self._before_commit.append(step)
+
+    def erase(self) -> None:
+        """Say that this transaction removes a customer's personal data. On SQLite, once it
+        is committed the write-ahead log is checkpointed and emptied: the log holds the
+        earlier versions of every page it changed. (Deleted content is zeroed in the file,
+        ``secure_delete``, on every connection.) PostgreSQL keeps dead row versions until
+        vacuum: docs/operations.md, "Erasure"."""
+        self.erasing = self.session.get_bind().dialect.name == "sqlite"
 
     async def finish(self) -> None:
         """The registered steps, in order (a step may register another)."""
@@ -73,6 +83,8 @@ class TransactionFactory:
                 yield tx
                 await tx.finish()
                 await outbox.flush()
+            if tx.erasing:
+                await checkpoint_sqlite(session)
             if session.info.get("outbox_written"):
                 self.on_outbox_written(prompt)
 

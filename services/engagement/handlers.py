@@ -228,6 +228,7 @@ async def on_customers_erased(
     """Contact data, consents, tags and message params go; decisions stay, without them.
     The pending messages are taken before the customer rows (the order the delivery task
     takes them in), so the two never wait on each other."""
+    tx.erase()
     ids = _customer_ids(events)
     known = await rows.customers_or_new(tx.session, ids)
     pending = await pending_of(tx.session, ids)

@@ -75,6 +75,7 @@ async def on_customers_erased(
     events: Sequence[TypedEvent[CustomerErased]], tx: Transaction, ctx: LoyaltyContext
 ) -> None:
     """Forget birthday and referrer; the ledger holds no personal data and stays."""
+    tx.erase()
     rulebook = await rulebook_in_force(tx)
     accounts = await load_accounts(tx, rulebook, _named(events), book=False)
     for event in events:

@@ -22,6 +22,7 @@ async def erase_customer(tx: Transaction, ctx: ProfileContext, customer_id: str)
     after = erased(stored.profile, tx.now)
     if after is None:
         return
+    tx.erase()
     await customers.drop_profiling(tx, customer_id)
     await reassess_and_save(tx, ctx, [(stored, CustomerState(after), tx.now)])
     await tx.outbox.publish(CustomerErased(customer_id=customer_id, erased_at=tx.now), time=tx.now)
