@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test unit integration e2e lint format typecheck bench asyncapi clean
+.PHONY: install run test unit integration e2e lint format typecheck rules bench asyncapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/loopcrm up
 
-test: $(STAMP)
+test: $(STAMP) rules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services
@@ -33,6 +33,14 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+# The alert rules, checked and unit-tested (deploy/prometheus/alerts.test.yml) with promtool
+# when it is installed (Debian: the prometheus package; CI installs it).
+rules:
+	@if command -v promtool >/dev/null; then \
+		promtool check rules deploy/prometheus/alerts.yml && \
+		promtool test rules deploy/prometheus/alerts.test.yml; \
+	else echo "promtool not installed: alert rules not tested"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
