@@ -220,7 +220,32 @@ class ServiceRuntime:
         if self.settings.consumers_enabled and self.consumers:
             joined = all(consumer.joined.is_set() for consumer in self.consumers)
             checks["consumer"] = "ok" if joined else "joining its group"
+            checks["consumer_progress"] = _progress(self.consumers)
         return checks
+
+
+_STALLED_AFTER_S = 60.0
+DEGRADING = frozenset({"consumer_progress"})
+"""Checks that, failing, leave the service ready (its API works) but say it is degraded."""
+
+
+def _progress(consumers: Sequence[ConsumerRunner]) -> str:
+    """ "ok", or which lane has held the same batch for over a minute (an outage being
+    retried, a dead letter that cannot be sent): its events wait, and its lag shows it."""
+    now = asyncio.get_running_loop().time()
+    for consumer in consumers:
+        since = consumer.batch_since
+        if since is not None and now - since > _STALLED_AFTER_S:
+            return f"{consumer.group_id}: no batch done for {now - since:.0f} s"
+    return "ok"
+
+
+def readiness_answer(checks: dict[str, str]) -> tuple[str, int]:
+    """The status and HTTP code of /readyz for these checks."""
+    failing = {name for name, state in checks.items() if state != "ok"}
+    if failing - DEGRADING:
+        return "not_ready", 503
+    return ("degraded" if failing else "ready"), 200
 
 
 def _running(request: Request) -> ServiceRuntime:
@@ -348,11 +373,8 @@ def _operations_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         checks = await request.app.state.runtime.readiness()
-        ready = all(value == "ok" for value in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        status, code = readiness_answer(checks)
+        return JSONResponse({"status": status, "checks": checks}, status_code=code)
 
     @router.get(
         "/metrics",

@@ -297,6 +297,11 @@ class ConsumerRunner:
         self._polling: asyncio.Future[Any] | None = None
         self.ready = asyncio.Event()
         self.joined = asyncio.Event()
+        self.batch_since: float | None = None
+        """When (event loop time) the batch in hand was taken; None between batches."""
+        self._undone: dict[TopicPartition, int] = {}
+        """The first offset of each partition of the batch in hand not yet applied: the lag
+        counts from there, so a batch that does not get done shows as lag."""
         """Set once the group has given this member its partitions (none, when there are more
         members than partitions): from then on it takes events as they come."""
         metrics.prepare_topics(self.topics)
@@ -334,11 +339,18 @@ class ConsumerRunner:
                     _set_fetch_wait(consumer, wait.ms)
                 if batch:
                     lag_unseen = True
-                    async with self._batch_lock:
-                        # A batch too large for a transaction goes partition by partition.
-                        size = await self._handle_batch_at_once(consumer, batch)
-                        if size is not None:
-                            await self._handle_partitions(consumer, batch, size)
+                    self._undone = {tp: records[0].offset for tp, records in batch.items()}
+                    self.batch_since = loop.time()
+                    watch = asyncio.create_task(self._watch_lag(consumer))
+                    try:
+                        async with self._batch_lock:
+                            # A batch too large for a transaction goes partition by partition.
+                            size = await self._handle_batch_at_once(consumer, batch)
+                            if size is not None:
+                                await self._handle_partitions(consumer, batch, size)
+                    finally:
+                        watch.cancel()
+                        self._undone, self.batch_since = {}, None
                     gathering = now + self._config.gather_ms / 1000 - loop.time()
                     if gathering > 0 and _caught_up(consumer, batch):
                         await self._gather(consumer, gathering)
@@ -431,6 +443,8 @@ class ConsumerRunner:
         for (record, _event), outcome in zip(decoded, outcomes, strict=True):
             self._observe(record.topic, outcome, started)
         offsets = {tp: part[-1].offset + 1 for tp, part in lane.items()}
+        for tp in lane:
+            self._undone.pop(tp, None)
         try:
             await consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
@@ -522,6 +536,7 @@ class ConsumerRunner:
             next_offset = chunk[-1].offset + 1
         if next_offset is None:
             return
+        self._undone[tp] = next_offset
         try:
             await consumer.commit({tp: next_offset})
         except (CommitFailedError, KafkaError) as exc:
@@ -683,6 +698,13 @@ class ConsumerRunner:
         )
         self._metrics.events_consumed.labels(topic=record.topic, outcome="dead_letter_failed").inc()
 
+    async def _watch_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """While a batch takes longer than a second (a slow run, an outage being retried),
+        look at the lag every second, which the loop does only between batches."""
+        while True:
+            await asyncio.sleep(_LAG_EVERY_S)
+            await self._observe_lag(consumer)
+
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> bool:
         """Set the lag of each assigned partition; whether every one was seen."""
         # highwater - position: this broker's end_offsets() answers are not to be trusted.
@@ -696,8 +718,9 @@ class ConsumerRunner:
                 position = await asyncio.wait_for(consumer.position(tp), timeout=0.5)
             except (TimeoutError, KafkaError, AssertionError, KeyError):
                 continue
+            done_up_to = min(position, self._undone.get(tp, position))
             self._metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                max(0, highwater - position)
+                max(0, highwater - done_up_to)
             )
             seen += 1
         return bool(assigned) and seen == len(assigned)

@@ -20,7 +20,12 @@ async def test_ready_once_the_consumers_have_joined_their_group(broker, service)
         _, checks = await eventually(
             lambda: _readiness(ticketing.client), lambda found: found[0] == 200, timeout=30
         )
-        assert checks == {"database": "ok", "broker": "ok", "consumer": "ok"}
+        assert checks == {
+            "database": "ok",
+            "broker": "ok",
+            "consumer": "ok",
+            "consumer_progress": "ok",
+        }
         consumers = ticketing.app.state.runtime.consumers
         assert all(consumer.joined.is_set() for consumer in consumers)
 

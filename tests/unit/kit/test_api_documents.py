@@ -3,10 +3,12 @@ documented 422 naming the body, and /metrics is declared as the text it is."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from shared.app import readiness_answer
 from tests.support.harness import service_harness
 
 SERVICES = ["profile", "segmentation", "engagement", "ticketing", "loyalty"]
@@ -41,3 +43,23 @@ async def test_not_ready_while_the_consumers_have_not_joined_their_group(tmp_pat
         for consumer in runtime.consumers:
             consumer.joined.set()
         assert (await runtime.readiness())["consumer"] == "ok"
+
+
+async def test_a_consumer_holding_one_batch_for_over_a_minute_leaves_the_service_degraded(
+    tmp_path: Path,
+) -> None:
+    async with service_harness("loyalty", tmp_path) as harness:
+        runtime = harness.runtime
+        assert (await runtime.readiness())["consumer_progress"] == "ok"
+        stuck = runtime.consumers[0]
+        stuck.batch_since = asyncio.get_running_loop().time() - 90
+        progress = (await runtime.readiness())["consumer_progress"]
+        assert progress.startswith(f"{stuck.group_id}: no batch done for 9")
+
+
+def test_readiness_fails_on_what_the_service_needs_and_degrades_on_progress() -> None:
+    ok = {"database": "ok", "broker": "ok", "consumer": "ok", "consumer_progress": "ok"}
+    assert readiness_answer(ok) == ("ready", 200)
+    assert readiness_answer({**ok, "consumer_progress": "stuck"}) == ("degraded", 200)
+    assert readiness_answer({**ok, "broker": "not answering"}) == ("not_ready", 503)
+    assert readiness_answer({**ok, "consumer": "joining its group"}) == ("not_ready", 503)
