@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.api_document import install_api_document
 from shared.auth import KeyRing
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_session_factory, ping, read_options
@@ -307,6 +308,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.metrics = metrics
     app.state.settings = settings
     install_error_handlers(app)
+    install_api_document(app)
     _install_http_metrics(app, metrics)
     app.include_router(_operations_router())
     for router in spec.routers:

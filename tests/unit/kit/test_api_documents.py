@@ -63,3 +63,26 @@ def test_readiness_fails_on_what_the_service_needs_and_degrades_on_progress() ->
     assert readiness_answer({**ok, "consumer_progress": "stuck"}) == ("degraded", 200)
     assert readiness_answer({**ok, "broker": "not answering"}) == ("not_ready", 503)
     assert readiness_answer({**ok, "consumer": "joining its group"}) == ("not_ready", 503)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_operation_declares_what_it_can_answer(tmp_path: Path, service: str) -> None:
+    async with service_harness(service, tmp_path) as harness:
+        document = (await harness.client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    operations = [
+        (path, operation)
+        for path, methods in document["paths"].items()
+        if path.startswith("/v1/")
+        for operation in methods.values()
+    ]
+    assert operations
+    for path, operation in operations:
+        expected = {"401", "403", "422", "503"} | ({"404"} if "{" in path else set())
+        responses = operation["responses"]
+        assert expected <= set(responses), (path, sorted(responses))
+        for status in expected:
+            assert responses[status]["content"]["application/json"]["schema"] == error
+        assert operation["security"] == [{"apiKey": []}]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
