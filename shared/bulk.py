@@ -274,13 +274,16 @@ def _sqlite_upsert(
 def _sqlite_update(table: Table, key: tuple[str, ...], values: tuple[str, ...]) -> Any:
     return (
         sql_update(table)
-        .where(and_(*(table.c[name] == bindparam(f"key_{name}") for name in key)))
+        .where(_key_matches(table, key))
         .values({name: bindparam(f"new_{name}") for name in values})
     )
 
 
 @functools.cache
 def _sqlite_delete(table: Table, key: tuple[str, ...]) -> Any:
-    return sql_delete(table).where(
-        and_(*(table.c[name] == bindparam(f"key_{name}") for name in key))
-    )
+    return sql_delete(table).where(_key_matches(table, key))
+
+
+def _key_matches(table: Table, key: tuple[str, ...]) -> ColumnElement[bool]:
+    """The row whose key columns equal the parameters ``key_<column>``."""
+    return and_(*(table.c[name] == bindparam(f"key_{name}") for name in key))

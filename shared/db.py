@@ -114,11 +114,15 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
 
 async def checkpoint_sqlite(session: AsyncSession) -> None:
-    """Copy the write-ahead log into the database file and empty it (after an erasure: the
-    log holds earlier versions of the pages it changed). Outside any transaction, on a
-    connection of the pool; it waits for readers still using the log (busy timeout)."""
+    """On SQLite, copy the write-ahead log into the database file and empty it (after an
+    erasure: the log holds earlier versions of the pages it changed); nothing elsewhere.
+    Outside any transaction, on a connection of the pool; it waits for readers still using
+    the log (busy timeout). Deleted content is zeroed in the file on every connection
+    (``secure_delete``)."""
     engine = session.bind
     assert isinstance(engine, AsyncEngine)
+    if engine.dialect.name != "sqlite":
+        return
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         assert raw.driver_connection is not None

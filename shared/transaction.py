@@ -48,12 +48,11 @@ class Transaction:
         self._before_commit.append(step)
 
     def erase(self) -> None:
-        """Say that this transaction removes a customer's personal data. On SQLite, once it
-        is committed the write-ahead log is checkpointed and emptied: the log holds the
-        earlier versions of every page it changed. (Deleted content is zeroed in the file,
-        ``secure_delete``, on every connection.) PostgreSQL keeps dead row versions until
-        vacuum: docs/operations.md, "Erasure"."""
-        self.erasing = self.session.get_bind().dialect.name == "sqlite"
+        """Say that this transaction removes a customer's personal data: once it is committed,
+        SQLite's write-ahead log, which holds the earlier versions of every page it changed,
+        is checkpointed and emptied (``checkpoint_sqlite``). PostgreSQL keeps dead row
+        versions until vacuum: docs/operations.md, "Erasure"."""
+        self.erasing = True
 
     async def finish(self) -> None:
         """The registered steps, in order (a step may register another)."""

@@ -212,17 +212,24 @@ _GATHER_BELOW = 1000
 Batch = Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
 
 
-def _shared_out(batch: Batch, lanes: int) -> list[Batch]:
-    """The batch's partitions in at most ``lanes`` lanes of about as many records, the
-    partitions of one number (one set of customers) always in the same lane."""
+def _by_number(batch: Batch) -> dict[int, dict[TopicPartition, list[ConsumerRecord[Any, Any]]]]:
+    """The batch's partitions by partition number: a customer's key has the same number in
+    every topic of the catalogue (same partition count, same partitioner), so the partitions
+    of one number hold one set of customers and those of different numbers never share one."""
     by_number: dict[int, dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = {}
     for tp, records in batch.items():
         by_number.setdefault(tp.partition, {})[tp] = records
+    return by_number
+
+
+def _shared_out(batch: Batch, lanes: int) -> list[Batch]:
+    """The batch's partition numbers in at most ``lanes`` lanes of about as many records."""
+    numbers = _by_number(batch)
     shares: list[dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = [
-        {} for _ in range(min(lanes, len(by_number)))
+        {} for _ in range(min(lanes, len(numbers)))
     ]
     sizes = [0] * len(shares)
-    for parts in sorted(by_number.values(), key=lambda p: -sum(map(len, p.values()))):
+    for parts in sorted(numbers.values(), key=lambda p: -sum(map(len, p.values()))):
         lightest = sizes.index(min(sizes))
         shares[lightest].update(parts)
         sizes[lightest] += sum(map(len, parts.values()))
@@ -297,13 +304,13 @@ class ConsumerRunner:
         self._polling: asyncio.Future[Any] | None = None
         self.ready = asyncio.Event()
         self.joined = asyncio.Event()
+        """Set once the group has given this member its partitions (none, when there are more
+        members than partitions): from then on it takes events as they come."""
         self.batch_since: float | None = None
         """When (event loop time) the batch in hand was taken; None between batches."""
         self._undone: dict[TopicPartition, int] = {}
         """The first offset of each partition of the batch in hand not yet applied: the lag
         counts from there, so a batch that does not get done shows as lag."""
-        """Set once the group has given this member its partitions (none, when there are more
-        members than partitions): from then on it takes events as they come."""
         metrics.prepare_topics(self.topics)
 
     @property
@@ -397,7 +404,7 @@ class ConsumerRunner:
     async def _handle_batch_at_once(
         self,
         consumer: AIOKafkaConsumer,
-        batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        batch: Batch,
     ) -> int | None:
         """Apply a fetched batch of several partitions in a transaction per lane, when it fits
         one (None: done), or the transaction size for the partition by partition path. A lane
@@ -424,7 +431,7 @@ class ConsumerRunner:
     async def _apply_lane(
         self,
         consumer: AIOKafkaConsumer,
-        lane: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        lane: Batch,
     ) -> int | None:
         """One lane of ``_handle_batch_at_once`` in one transaction, its offsets committed
         (None), or the transaction size to redo it partition by partition."""
@@ -486,7 +493,7 @@ class ConsumerRunner:
     async def _handle_partitions(
         self,
         consumer: AIOKafkaConsumer,
-        batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        batch: Batch,
         size: int,
     ) -> None:
         """Each partition's records in order, up to ``concurrency`` partition numbers at once.
@@ -498,19 +505,14 @@ class ConsumerRunner:
         run waits on the database, another is decoded and applied. An unexpected failure of
         one lane is raised once the others are done (their offsets committed)."""
         lanes = asyncio.Semaphore(self._config.concurrency)
-        by_number: dict[int, list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]]] = {}
-        for tp, records in batch.items():
-            by_number.setdefault(tp.partition, []).append((tp, records))
 
-        async def in_lane(
-            parts: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]],
-        ) -> None:
+        async def in_lane(parts: Batch) -> None:
             async with lanes:
-                for tp, records in parts:
+                for tp, records in parts.items():
                     await self._handle_partition(consumer, tp, records, size)
 
         outcomes = await asyncio.gather(
-            *(in_lane(parts) for parts in by_number.values()), return_exceptions=True
+            *(in_lane(parts) for parts in _by_number(batch).values()), return_exceptions=True
         )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):

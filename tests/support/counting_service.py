@@ -49,6 +49,17 @@ async def read_counts(app: FastAPI) -> dict[str, int]:
     return {row.customer_id: row.events for row in rows}
 
 
+def metric_total(app: FastAPI, name: str, outcome: str | None = None) -> float:
+    """A metric's samples summed over their label sets (those of ``outcome`` if given), read
+    from the service's registry in the test's own process."""
+    return sum(
+        sample.value
+        for family in app.state.runtime.metrics.registry.collect()
+        for sample in family.samples
+        if sample.name == name and outcome in (None, sample.labels.get("outcome"))
+    )
+
+
 @asynccontextmanager
 async def counting_service(
     bootstrap: str,

@@ -37,3 +37,14 @@ async def fresh_database(directory: Path, name: str) -> AsyncIterator[str]:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+def files_holding(directory: Path, text: str) -> list[str]:
+    """The files under ``directory`` (a service's SQLite database, its write-ahead log...)
+    whose bytes contain ``text``."""
+    needle = text.encode()
+    return sorted(
+        str(path.relative_to(directory))
+        for path in directory.rglob("*")
+        if path.is_file() and needle in path.read_bytes()
+    )

@@ -6,18 +6,13 @@ from __future__ import annotations
 import asyncio
 
 from tests.integration.kit.test_crash_recovery import EVENTS, produce, ticket_opened_batch
-from tests.support.counting_service import count_event, counting_service, read_counts
+from tests.support.counting_service import (
+    count_event,
+    counting_service,
+    metric_total,
+    read_counts,
+)
 from tests.support.polling import eventually
-
-
-def _lag(app) -> float:
-    registry = app.state.runtime.metrics.registry
-    return sum(
-        sample.value
-        for family in registry.collect()
-        for sample in family.samples
-        if sample.name == "loopcrm_consumer_lag"
-    )
 
 
 async def test_lag_shows_the_batch_a_consumer_is_stuck_on(broker, tmp_path):
@@ -35,7 +30,7 @@ async def test_lag_shows_the_batch_a_consumer_is_stuck_on(broker, tmp_path):
     ) as app:
 
         async def lag() -> float:
-            return _lag(app)
+            return metric_total(app, "loopcrm_consumer_lag")
 
         await eventually(lag, lambda found: found >= EVENTS / 3, timeout=30)
         assert sum((await read_counts(app)).values()) == 0

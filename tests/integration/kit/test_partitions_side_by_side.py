@@ -6,6 +6,7 @@ were open at once."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from functools import partial
 
 import pytest
@@ -16,7 +17,7 @@ from shared.messaging.errors import EventRejected
 from tests.integration.kit.test_crash_recovery import EVENTS, produce, ticket_opened_batch
 from tests.support import builders
 from tests.support.builders import new_id
-from tests.support.counting_service import counting_service, read_counts
+from tests.support.counting_service import counting_service, metric_total, read_counts
 from tests.support.databases import fresh_database, postgres_server_url
 from tests.support.events import publish
 from tests.support.polling import eventually
@@ -55,21 +56,12 @@ async def test_partitions_applied_side_by_side_keep_each_customers_order(
         await asyncio.sleep(0)  # let the other run take its turn, if there is one
         open_runs.discard(id(session))
 
-    async with fresh_database(tmp_path, "side_by_side") as url:
-        await produce(broker.bootstrap, ticket_opened_batch(customers))
-        async with counting_service(
-            broker.bootstrap,
-            tmp_path,
-            handler=in_order,
-            database_url=url,
-            consumer_transaction_size=transaction_size,
-            consumer_concurrency=2,
-        ) as app:
-            counted = await eventually(
-                lambda: read_counts(app), lambda c: sum(c.values()) == EVENTS, timeout=90
-            )
-            # None out of order (it would have been dead-lettered, never counted).
-            assert set(counted.values()) == {EVENTS // len(customers)}
+    async with _two_lanes(broker, tmp_path, in_order, customers, transaction_size) as app:
+        counted = await eventually(
+            lambda: read_counts(app), lambda c: sum(c.values()) == EVENTS, timeout=90
+        )
+        # None out of order (it would have been dead-lettered, never counted).
+        assert set(counted.values()) == {EVENTS // len(customers)}
     assert most_open >= 2
 
 
@@ -84,26 +76,16 @@ async def test_a_lane_that_fails_is_redone_alone(broker, tmp_path):
             raise EventRejected("poison", "a test's poison event")
         await session.execute(_COUNT, {"customer_id": event.subject})
 
-    async with fresh_database(tmp_path, "lane_redone") as url:
-        await produce(broker.bootstrap, ticket_opened_batch(customers))
-        async with counting_service(
-            broker.bootstrap,
-            tmp_path,
-            handler=count_unless_poison,
-            database_url=url,
-            consumer_transaction_size=10_000,
-            consumer_concurrency=2,
-        ) as app:
-            registry = app.state.runtime.metrics.registry
-            counted = await eventually(
-                lambda: read_counts(app), lambda c: sum(c.values()) == EVENTS - 1, timeout=90
-            )
-            assert sum(counted.values()) == EVENTS - 1
-            consumed = partial(_sample, registry, "loopcrm_events_consumed_total")
-            # The poison event comes before the rest of its lane, all counted by now.
-            assert consumed("dead_lettered") == 1
-            assert consumed("duplicate") == 0
-            assert _sample(registry, "loopcrm_consumer_runs_redone_total") >= 1
+    async with _two_lanes(broker, tmp_path, count_unless_poison, customers, 10_000) as app:
+        counted = await eventually(
+            lambda: read_counts(app), lambda c: sum(c.values()) == EVENTS - 1, timeout=90
+        )
+        assert sum(counted.values()) == EVENTS - 1
+        consumed = partial(metric_total, app, "loopcrm_events_consumed_total")
+        # The poison event comes before the rest of its lane, all counted by now.
+        assert consumed("dead_lettered") == 1
+        assert consumed("duplicate") == 0
+        assert metric_total(app, "loopcrm_consumer_runs_redone_total") >= 1
 
 
 async def test_topics_of_one_partition_number_share_a_lane_so_new_customers_never_collide(
@@ -133,11 +115,18 @@ async def _total(client, name: str, outcome: str | None = None) -> float:
     )
 
 
-def _sample(registry, name: str, outcome: str | None = None) -> float:
-    """``_total`` read from a service's registry in the test's own process."""
-    return sum(
-        sample.value
-        for family in registry.collect()
-        for sample in family.samples
-        if sample.name == name and outcome in (None, sample.labels.get("outcome"))
-    )
+@asynccontextmanager
+async def _two_lanes(broker, tmp_path, handler, customers, transaction_size):
+    """The counting service with two lanes on a fresh database, the customers' ticket.opened
+    batch waiting for it."""
+    async with fresh_database(tmp_path, "two_lanes") as url:
+        await produce(broker.bootstrap, ticket_opened_batch(customers))
+        async with counting_service(
+            broker.bootstrap,
+            tmp_path,
+            handler=handler,
+            database_url=url,
+            consumer_transaction_size=transaction_size,
+            consumer_concurrency=2,
+        ) as app:
+            yield app

@@ -9,8 +9,8 @@ from pathlib import Path
 from shared.clock import FixedClock
 from tests.support import builders
 from tests.support.builders import new_id
+from tests.support.databases import files_holding
 from tests.support.harness import service_harness
-from tests.unit.profile.test_erasure_leaves_no_copies import _files_holding
 
 T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 EMAIL, PHONE = "xiuying.zhang@example.com", "+8613987654321"
@@ -23,9 +23,9 @@ async def test_an_erased_customer_leaves_no_contact_data_in_the_files(tmp_path: 
         await engagement.deliver(
             builders.customer_registered(customer_id, email=EMAIL, phone=PHONE, at=T0)
         )
-        assert _files_holding(tmp_path, EMAIL)
+        assert files_holding(tmp_path, EMAIL)
 
         erased = builders.customer_erased(customer_id, at=T0 + timedelta(minutes=5))
         assert await engagement.deliver(erased) == ["handled"]
         for personal in (EMAIL, PHONE):
-            assert _files_holding(tmp_path, personal) == [], personal
+            assert files_holding(tmp_path, personal) == [], personal

@@ -9,19 +9,11 @@ from pathlib import Path
 from shared.clock import FixedClock
 from tests.support import builders
 from tests.support.builders import new_id
+from tests.support.databases import files_holding
 from tests.support.harness import service_harness
 
 T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 NAME, EMAIL, PHONE = "Ouyang Mingzhu", "mingzhu.ouyang@example.com", "+8613912345678"
-
-
-def _files_holding(directory: Path, text: str) -> list[str]:
-    needle = text.encode()
-    return sorted(
-        str(path.relative_to(directory))
-        for path in directory.rglob("*")
-        if path.is_file() and needle in path.read_bytes()
-    )
 
 
 async def test_an_erased_customer_leaves_no_copy_in_the_database_files(tmp_path: Path) -> None:
@@ -45,8 +37,8 @@ async def test_an_erased_customer_leaves_no_copy_in_the_database_files(tmp_path:
                 for n in range(40)
             ]
             await profile.deliver(*views)
-        assert _files_holding(tmp_path, NAME)  # the probe finds what is there
+        assert files_holding(tmp_path, NAME)  # the probe finds what is there
 
         assert (await profile.client.delete(f"/v1/customers/{customer_id}")).status_code == 200
         for personal in (NAME, EMAIL, PHONE):
-            assert _files_holding(tmp_path, personal) == [], personal
+            assert files_holding(tmp_path, personal) == [], personal
