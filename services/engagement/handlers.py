@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from services.engagement.commands.decisions import MessageRequest, record_all, settle
@@ -27,7 +28,12 @@ from services.engagement.rules.channels import Channel, Purpose, first_reachable
 from services.engagement.rules.decision import DeliveryReason, Outcome
 from services.engagement.rules.facts import newer_facts, supersedes
 from services.engagement.rules.silence import COMPLAINT, silence_after_complaint
-from services.engagement.rules.triggers import earns_csat_coupon, enters_segment, is_fresh
+from services.engagement.rules.triggers import (
+    earns_csat_coupon,
+    enters_segment,
+    is_fresh,
+    runs_playbook,
+)
 from shared.events.catalogue import (
     ComplaintOpened,
     CustomerErased,
@@ -146,7 +152,8 @@ async def on_segments_changed(
     events: Sequence[TypedEvent[SegmentChanged]], tx: Transaction, ctx: EngagementContext
 ) -> None:
     """The membership, newest wins (one write per customer); entering a segment runs its
-    playbook while fresh, each decision seeing the run's earlier ones against the cap."""
+    playbook while fresh and once per repeat window, each decision seeing the run's earlier
+    ones against the cap."""
     playbooks = ctx.settings.playbooks
     may_market = any(
         playbooks.get(e.data.new_segment)
@@ -165,13 +172,20 @@ async def on_segments_changed(
         customer.segment = data.new_segment
         customer.segment_at = event.time
         changed[customer.customer_id] = customer
+        steps = playbooks.get(data.new_segment, [])
         if (
-            not enters_segment(data.old_segment, data.new_segment)
+            not steps
+            or not enters_segment(data.old_segment, data.new_segment)
             or customer.erased
             or not is_fresh(event.time, tx.now, ctx.policy)
+            or not runs_playbook(_last_run(customer, data.new_segment), event.time, ctx.policy)
         ):
             continue
-        for index, step in enumerate(playbooks.get(data.new_segment, [])):
+        customer.playbook_entries = {
+            **customer.playbook_entries,
+            data.new_segment: event.time.isoformat(),
+        }
+        for index, step in enumerate(steps):
             requests.append(
                 MessageRequest(
                     customer_id=data.customer_id,
@@ -241,6 +255,11 @@ async def on_customers_erased(
         ctx.adapters.forget(customer_id)
     await update_messages(tx.session, pending, SETTLEMENT)
     await rows.save_customers(tx.session, known.values(), rows.ERASURE)
+
+
+def _last_run(customer: rows.CustomerRecord, segment: str) -> datetime | None:
+    at = customer.playbook_entries.get(segment)
+    return None if at is None else datetime.fromisoformat(at)
 
 
 def _first_reachable(customer: rows.CustomerRecord | None, channels: Iterable[Channel]) -> Channel:

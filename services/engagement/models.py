@@ -34,6 +34,9 @@ class Customer(Base):
     tags_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     segment: Mapped[str | None] = mapped_column(String(64), index=True)
     segment_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Business time of the entry into each segment that last ran its playbook ({segment: ISO
+    # time}): a customer flapping in and out runs a playbook once per repeat window.
+    playbook_entries: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     silenced_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     silence_reason: Mapped[str | None] = mapped_column(String(64))
     silence_ticket_id: Mapped[str | None] = mapped_column(String(128))

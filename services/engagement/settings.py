@@ -61,6 +61,12 @@ class EngagementSettings(ServiceSettings):
         description="Playbook and coupon triggers older than this when they arrive send nothing.",
     )
     playbooks: dict[str, list[PlaybookStep]] = Field(default_factory=_default_playbooks)
+    playbook_repeat_days: int = Field(
+        default=30,
+        ge=1,
+        description="A segment's playbook runs at most once per customer within this many days "
+        "of the entry that last ran it, however often the customer re-enters meanwhile.",
+    )
 
     # Adapters: recording unless configured.
     email_adapter: Literal["recording", "smtp"] = "recording"
@@ -93,6 +99,7 @@ class EngagementSettings(ServiceSettings):
             cap_window_days=self.cap_window_days,
             trigger_max_age_hours=self.trigger_max_age_hours,
             coupon_min_csat=self.coupon_min_csat,
+            playbook_repeat_days=self.playbook_repeat_days,
         )
 
     def delivery_policy(self) -> DeliveryPolicy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
@@ -18,6 +19,9 @@ class SegmentationContext:
     policy: SegmentationPolicy
     sweep_batch_size: int
     """How many due customers the sweep reviews in one transaction (a chunk)."""
+    tag_settle: timedelta = timedelta(seconds=30)
+    """How long a segment decision waits on a tag snapshot older than the newest order
+    (``rules.facts.snapshot_is_behind``) for profile's next snapshot."""
 
     @property
     def segments(self) -> SegmentTable:
@@ -25,7 +29,11 @@ class SegmentationContext:
 
 
 def build_context(settings: SegmentationSettings) -> SegmentationContext:
-    return SegmentationContext(policy=settings.policy(), sweep_batch_size=settings.sweep_batch_size)
+    return SegmentationContext(
+        policy=settings.policy(),
+        sweep_batch_size=settings.sweep_batch_size,
+        tag_settle=timedelta(seconds=settings.tag_settle_s),
+    )
 
 
 SegmentationDep = Annotated[SegmentationContext, Depends(context_dependency(SegmentationContext))]

@@ -20,12 +20,20 @@ from services.segmentation.repository import facts
 from services.segmentation.repository.facts import OrderKey, OrderRow
 from services.segmentation.repository.members import (
     Member,
+    held_row,
     load_members,
     member_row,
     save_members,
+    update_members,
 )
 from services.segmentation.rules.churn import CHURN_REASON
-from services.segmentation.rules.facts import OrderFact, erased_by, tags_to_keep, takes_tag_snapshot
+from services.segmentation.rules.facts import (
+    OrderFact,
+    erased_by,
+    snapshot_is_behind,
+    tags_to_keep,
+    takes_tag_snapshot,
+)
 from services.segmentation.rules.figures import (
     with_complaint,
     with_last_order,
@@ -121,7 +129,17 @@ async def on_profiles_tagged(
             tags = tags_to_keep(event.data.tags, event.data.behaviour_tags)
             member.figures = with_tags(member.figures, tags)
             member.tags_as_of = event.time
-    await _decide_all(live, members, tx, ctx)
+    behind = {
+        customer_id
+        for customer_id in {event.data.customer_id for event in live}
+        if snapshot_is_behind(
+            members[customer_id].tags_as_of, members[customer_id].figures.newest_order_at
+        )
+    }
+    await _decide_all([e for e in live if e.data.customer_id not in behind], members, tx, ctx)
+    if behind:
+        review_at = tx.now + ctx.tag_settle
+        await update_members(tx.session, [held_row(members[c], review_at) for c in behind])
 
 
 @subscriptions.on_batch(ComplaintOpened)

@@ -43,6 +43,13 @@ class SegmentationSettings(ServiceSettings):
     churn_falling_months: int = Field(default=3, ge=1)
     business_timezone: str = "Asia/Shanghai"
     sweep_interval_s: float = Field(default=5.0, gt=0)
+    tag_settle_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long (business time) a segment decision waits, on a profile.tagged "
+        "older than the newest order counted, for profile's next snapshot; the sweep then "
+        "decides on the tags held.",
+    )
     sweep_batch_size: int = Field(
         default=20_000, ge=1, description="Due customers the sweep reviews per transaction."
     )

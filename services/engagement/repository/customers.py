@@ -21,12 +21,17 @@ customers = cast(Table, Customer.__table__)
 
 CONTACT: Final = ("email", "phone", "consents", "field_times")
 TAGS: Final = ("tags", "tags_at")
-SEGMENT: Final = ("segment", "segment_at")
+SEGMENT: Final = ("segment", "segment_at", "playbook_entries")
 SILENCE: Final = ("silenced_until", "silence_reason", "silence_ticket_id")
 ERASURE: Final = (*CONTACT, "tags", "segment", "erased_at")
 """The columns each handler writes."""
 
-_NEW_ROW: Final[Mapping[str, Any]] = {"consents": {}, "field_times": {}, "tags": []}
+_NEW_ROW: Final[Mapping[str, Any]] = {
+    "consents": {},
+    "field_times": {},
+    "tags": [],
+    "playbook_entries": {},
+}
 """What a row inserted for a customer never heard of holds besides the columns written."""
 
 # PostgreSQL takes at most 32767 bound parameters in one statement.
@@ -49,6 +54,7 @@ class CustomerRecord:
     tags_at: datetime | None = None
     segment: str | None = None
     segment_at: datetime | None = None
+    playbook_entries: dict[str, str] = field(default_factory=dict)
     silenced_until: datetime | None = None
     silence_reason: str | None = None
     silence_ticket_id: str | None = None

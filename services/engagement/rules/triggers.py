@@ -21,5 +21,17 @@ def enters_segment(old_segment: str | None, new_segment: str) -> bool:
     return old_segment != new_segment
 
 
+def runs_playbook(
+    last_run_entry: datetime | None, entry_time: datetime, policy: EngagementPolicy
+) -> bool:
+    """An entry into a segment runs its playbook unless an entry within the repeat window
+    (before or after it: changes can arrive out of order) already ran it: a customer whose
+    segment flaps, or who comes back a week later, is welcomed once."""
+    require_aware("entry_time", entry_time)
+    if last_run_entry is None:
+        return True
+    return abs(entry_time - last_run_entry) >= policy.playbook_repeat_window
+
+
 def earns_csat_coupon(csat: int | None, policy: EngagementPolicy) -> bool:
     return csat is not None and csat >= policy.coupon_min_csat

@@ -122,6 +122,18 @@ def member_row(member: Member, outcome: Reevaluation) -> dict[str, Any]:
     }
 
 
+def held_row(member: Member, review_at: datetime) -> dict[str, Any]:
+    """The member's row with new tags and no new decision: due for a full review at
+    ``review_at`` (which re-evaluates and sets the next review and settled time)."""
+    return {
+        "customer_id": member.customer_id,
+        "tags": sorted(member.figures.tags),
+        "tags_as_of": member.tags_as_of,
+        "review_at": review_at,
+        "settled_until": review_at,
+    }
+
+
 async def save_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or rewrite the members' rows, one statement."""
     await bulk.upsert(session, MEMBERS, rows, key=("customer_id",))

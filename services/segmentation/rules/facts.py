@@ -47,6 +47,17 @@ def takes_tag_snapshot(known_as_of: datetime | None, snapshot_time: datetime) ->
     return known_as_of is None or snapshot_time >= known_as_of
 
 
+def snapshot_is_behind(snapshot_time: datetime | None, newest_order_at: datetime | None) -> bool:
+    """A tag snapshot from before the newest order already counted here was taken before
+    profile applied that order: its tags are the newest known, but deciding a segment on them
+    would pair this order's frequency with tags that miss it (potential -> regular ->
+    potential within a second). Such a snapshot is kept and the decision waits for profile's
+    next snapshot or the settle time."""
+    if snapshot_time is None or newest_order_at is None:
+        return False
+    return snapshot_time < newest_order_at
+
+
 def tags_to_keep(tags: Iterable[str], behaviour_tags: Iterable[str] | None) -> list[str]:
     """Only behaviour tags feed the segment rules: profile names them when it knows the group;
     for older events without that field, every tag is kept (the policy then leaves out the

@@ -44,6 +44,14 @@ class CustomerFigures:
     """Every kept order placed after this moment is in ``recent_orders`` (None: every kept
     order is); older ones were left behind by the window."""
 
+    @property
+    def newest_order_at(self) -> datetime | None:
+        """When the newest kept order counted here was placed."""
+        placed = [at for at, _ in self.recent_orders]
+        if self.last_order_at is not None:
+            placed.append(self.last_order_at)
+        return max(placed, default=None)
+
 
 @dataclass(frozen=True)
 class RefundOutcome:

@@ -137,33 +137,48 @@ async def test_duplicates_within_a_run_are_applied_once(svc: ServiceHarness) -> 
     assert [e.type for e in await svc.published("silence.started")] == ["silence.started"]
 
 
-async def test_mixed_customers_in_a_run_each_get_their_own_decisions(
-    svc: ServiceHarness, each: ServiceHarness
-) -> None:
+async def test_mixed_customers_in_a_run_each_get_their_own_decisions(tmp_path: Path) -> None:
+    # Four segments, entered once each: the two odd ones send two messages (6 in all).
+    welcome = [{"channel": "wecom", "template": "new_product_trial"}]
+    win_back = [
+        {"channel": "sms", "template": "restock_coupon"},
+        {"channel": "in_app", "template": "restock_coupon"},
+    ]
+    playbooks = {f"s{k}": win_back if k % 2 else welcome for k in range(4)}
     run = []
-    for n in range(16):  # each customer: loyal, win_back, loyal, win_back (6 messages)
+    for n in range(16):  # each customer: s0, s1, s2, s3
         customer_id = f"c-{n % 4}"
-        old, new = ("loyal", "win_back") if (n // 4) % 2 else ("win_back", "loyal")
+        old, new = (f"s{n // 4 - 1}" if n >= 4 else None), f"s{n // 4}"
         run.append(segment(customer_id, old, new, at=NOW - timedelta(minutes=60 - n)))
     registrations = [
         builders.customer_registered(f"c-{n}", phone="139", consents={"wecom": True, "sms": True})
         for n in range(3)  # c-3 is a stranger
     ]
-    await svc.deliver(*registrations)
-    await each.deliver(*registrations)
-    await svc.deliver(*run)
-    await each.deliver_each(*run)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "each").mkdir()
+    async with (
+        service_harness(
+            "engagement", tmp_path / "run", clock=FixedClock(NOW), playbooks=playbooks
+        ) as svc,
+        service_harness(
+            "engagement", tmp_path / "each", clock=FixedClock(NOW), playbooks=playbooks
+        ) as each,
+    ):
+        await svc.deliver(*registrations)
+        await each.deliver(*registrations)
+        await svc.deliver(*run)
+        await each.deliver_each(*run)
 
-    assert await state(svc) == await state(each)
-    for n in range(3):  # each known customer meets the cap of 4 on their own
-        decided = [(m.outcome, m.reason) for m in await messages_of(svc, f"c-{n}")]
-        assert decided == [("pending", None)] * 4 + [("suppressed", "frequency_cap")] * 2
-    stranger = await messages_of(svc, "c-3")  # no consent: only in_app goes
-    assert {(m.channel, m.outcome) for m in stranger} == {
-        ("wecom", "suppressed"),
-        ("sms", "suppressed"),
-        ("in_app", "pending"),
-    }
+        assert await state(svc) == await state(each)
+        for n in range(3):  # each known customer meets the cap of 4 on their own
+            decided = [(m.outcome, m.reason) for m in await messages_of(svc, f"c-{n}")]
+            assert decided == [("pending", None)] * 4 + [("suppressed", "frequency_cap")] * 2
+        stranger = await messages_of(svc, "c-3")  # no consent: only in_app goes
+        assert {(m.channel, m.outcome) for m in stranger} == {
+            ("wecom", "suppressed"),
+            ("sms", "suppressed"),
+            ("in_app", "pending"),
+        }
 
 
 @pytest.mark.parametrize("length", [1, 40])

@@ -120,6 +120,24 @@ async def test_playbooks_run_on_entering_a_segment_while_fresh(svc: ServiceHarne
         assert await messages_of(svc, quiet) == []
 
 
+async def test_a_customer_flapping_between_segments_is_welcomed_once(
+    svc: ServiceHarness,
+) -> None:
+    """prospect -> new -> regular -> potential -> regular -> potential within 100 ms: one
+    playbook message for potential, not two; a re-entry after the repeat window runs it again."""
+    ms = timedelta(milliseconds=1)
+    flaps = [(None, "new"), ("new", "regular"), ("regular", "potential")]
+    flaps += [("potential", "regular"), ("regular", "potential")]
+    for step, (old, new) in enumerate(flaps):
+        await svc.deliver(segment("c-1", old, new, at=NOW - 100 * ms + 20 * step * ms))
+    assert [m.template for m in await messages_of(svc, "c-1")] == ["similar_to_viewed"]
+
+    svc.clock.advance(30 * DAY)
+    await svc.deliver(segment("c-1", "potential", "regular", at=NOW + 30 * DAY - HOUR))
+    await svc.deliver(segment("c-1", "regular", "potential", at=NOW + 30 * DAY))
+    assert len(await messages_of(svc, "c-1")) == 2
+
+
 async def test_an_older_segment_change_arriving_late_is_ignored(svc: ServiceHarness) -> None:
     await svc.deliver(segment("c-1", "new", "regular", at=NOW))
     await svc.deliver(segment("c-1", None, "new", at=NOW - DAY))

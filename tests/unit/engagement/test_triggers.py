@@ -9,7 +9,12 @@ import pytest
 from services.engagement.rules.delivery import DeliveryPolicy
 from services.engagement.rules.facts import newer_facts, supersedes
 from services.engagement.rules.policy import EngagementPolicy
-from services.engagement.rules.triggers import earns_csat_coupon, enters_segment, is_fresh
+from services.engagement.rules.triggers import (
+    earns_csat_coupon,
+    enters_segment,
+    is_fresh,
+    runs_playbook,
+)
 from shared.backoff import Backoff
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -32,6 +37,17 @@ def test_a_coupon_needs_a_csat_of_at_least_4() -> None:
         True,
         True,
     ]
+
+
+def test_a_playbook_runs_once_per_repeat_window_of_entries() -> None:
+    day = timedelta(days=1)
+    assert runs_playbook(None, NOW, POLICY)
+    assert not runs_playbook(NOW, NOW + timedelta(milliseconds=100), POLICY)
+    assert not runs_playbook(NOW, NOW + 30 * day - timedelta(seconds=1), POLICY)
+    assert runs_playbook(NOW, NOW + 30 * day, POLICY)
+    # An entry arriving late, a day before the one that ran the playbook, is the same welcome.
+    assert not runs_playbook(NOW, NOW - day, POLICY)
+    assert runs_playbook(NOW, NOW + 8 * day, EngagementPolicy(playbook_repeat_days=7))
 
 
 def test_a_playbook_runs_on_entering_a_segment_only() -> None:

@@ -119,6 +119,41 @@ async def test_behaviour_tags_make_a_repeat_buyer_potential_and_a_stale_snapshot
     assert changed.source == "loopcrm/segmentation"
 
 
+async def test_a_snapshot_older_than_an_order_counted_waits_for_the_next_one(
+    svc: ServiceHarness,
+) -> None:
+    """Browse, then buy twice: the snapshot profile took after the first order arrives after
+    the second order was counted. Deciding on it would publish regular, then potential again."""
+    customer, ms = new_id("c"), timedelta(milliseconds=1)
+    browsing = ["appliance_intent", "heavy_browser", "window_shopper"]
+    await svc.deliver(tagged(customer, browsing, T0 - 100 * ms))
+    await svc.deliver(placed(customer, "90", T0 - 80 * ms))
+    await svc.deliver(placed(customer, "90", T0 - 40 * ms))
+    after_first = ["appliance_intent", "heavy_browser"]  # no longer a window shopper
+    await svc.deliver(tagged(customer, after_first, T0 - 80 * ms))
+    await svc.deliver(tagged(customer, [*after_first, "repeat_buyer"], T0 - 40 * ms))
+
+    assert await segment_changes(svc, customer) == [
+        (None, "prospect"),
+        ("prospect", "new"),
+        ("new", "potential"),
+    ]
+
+    # When profile's next snapshot never comes (its tags did not change), the sweep decides
+    # on the tags held once the settle time has passed.
+    other = new_id("c")
+    await svc.deliver(tagged(other, browsing, T0 - 100 * ms))
+    await svc.deliver(placed(other, "90", T0 - 80 * ms), placed(other, "90", T0 - 40 * ms))
+    await svc.deliver(tagged(other, after_first, T0 - 80 * ms))
+    assert (await member_of(svc, other)).segment == "potential"  # type: ignore[union-attr]
+    await sweep(svc)
+    assert (await member_of(svc, other)).segment == "potential"  # type: ignore[union-attr]
+    svc.clock.advance(svc.context.tag_settle)
+    await sweep(svc)
+    member = await member_of(svc, other)
+    assert member is not None and (member.segment, member.tags) == ("regular", after_first)
+
+
 async def test_a_complaint_after_a_quiet_spell_moves_a_one_time_buyer_to_win_back(
     svc: ServiceHarness,
 ) -> None:
