@@ -48,6 +48,12 @@ _ANSWERS = {
 _NOT_FOUND = "No such resource (the id in the path is unknown)."
 
 
+def conflicts(description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route that answers 409: what the conflicts are (the body is the
+    ``ErrorBody`` every error has)."""
+    return {409: {"description": description}}
+
+
 def install_api_document(app: FastAPI) -> None:
     """Make ``app.openapi()`` (and /openapi.json, /docs) build the corrected document once."""
 
@@ -86,6 +92,9 @@ def corrected(document: dict[str, Any]) -> dict[str, Any]:
                 responses[status] = {"description": description, "content": _ERROR}
             if "{" in path:
                 responses["404"] = {"description": _NOT_FOUND, "content": _ERROR}
+            for status, answer in responses.items():
+                if status.startswith("4"):  # a route's own 409s, declared by description
+                    answer.setdefault("content", _ERROR)
     # FastAPI's validation error bodies, never what the API answers, once nothing names them.
     if "#/components/schemas/HTTPValidationError" not in json.dumps(document["paths"]):
         schemas.pop("HTTPValidationError", None)

@@ -28,6 +28,7 @@ from shared.messaging.broker_check import broker_state
 from shared.messaging.consumer import ConsumerConfig, ConsumerRunner, EventApplier
 from shared.messaging.publisher import Publisher
 from shared.metrics import ServiceMetrics
+from shared.nul_guard import RefuseNulCharacters
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.subscriptions import Subscriptions
@@ -327,7 +328,8 @@ def attach_runtime(app: FastAPI) -> ServiceRuntime:
 
 
 def _install_http_metrics(app: FastAPI, metrics: ServiceMetrics) -> None:
-    app.add_middleware(_HttpMetrics, metrics=metrics)
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(_HttpMetrics, metrics=metrics)  # outermost: counts the refusals too
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

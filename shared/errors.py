@@ -82,6 +82,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as other
+            # bodies that are not JSON.
+            field = {"field": "body", "location": "body", "message": "not valid JSON: not UTF-8"}
+            return JSONResponse(
+                _body("invalid_request", "Invalid input: body.", fields=[field]), status_code=422
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)
 

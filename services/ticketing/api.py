@@ -29,6 +29,7 @@ from services.ticketing.schemas import (
     TicketPublic,
     TicketResolve,
 )
+from shared.api_document import conflicts
 from shared.app import RuntimeDep
 from shared.auth import AdminDep, scope_dependencies
 from shared.errors import InvalidInput
@@ -75,7 +76,11 @@ async def get_ticket(ticket_id: str, runtime: RuntimeDep) -> TicketPublic:
 
 
 @router.post(
-    "/tickets/{ticket_id}/responses", status_code=201, dependencies=[WRITE], tags=["tickets"]
+    "/tickets/{ticket_id}/responses",
+    status_code=201,
+    dependencies=[WRITE],
+    tags=["tickets"],
+    responses=conflicts("ticket_resolved: the ticket is resolved"),
 )
 async def add_response(ticket_id: str, body: ResponseCreate, runtime: RuntimeDep) -> ResponsePublic:
     """Answer a ticket; the first answer stops its response SLA clock."""
@@ -89,7 +94,12 @@ async def list_responses(ticket_id: str, runtime: RuntimeDep) -> list[ResponsePu
         return await tickets.list_responses(session, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/resolve", dependencies=[WRITE], tags=["tickets"])
+@router.post(
+    "/tickets/{ticket_id}/resolve",
+    dependencies=[WRITE],
+    tags=["tickets"],
+    responses=conflicts("already_resolved: the ticket is already resolved"),
+)
 async def resolve_ticket(
     ticket_id: str, runtime: RuntimeDep, body: TicketResolve | None = Body(default=None)
 ) -> TicketPublic:
@@ -116,7 +126,13 @@ async def work_queue(
 # --- agents ---------------------------------------------------------------------------------
 
 
-@router.post("/agents", status_code=201, dependencies=[WRITE], tags=["agents"])
+@router.post(
+    "/agents",
+    status_code=201,
+    dependencies=[WRITE],
+    tags=["agents"],
+    responses=conflicts("agent_exists: an agent has this id"),
+)
 async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentPublic:
     """An agent with skills (ticket categories) and seniority. 409 if the id is taken."""
     async with runtime.transaction() as tx:
@@ -158,7 +174,11 @@ async def get_sla_policy(runtime: RuntimeDep) -> SlaPolicyPublic:
         return await reports.sla_policy(session)
 
 
-@router.put("/sla-policy", tags=["policy and reports"])
+@router.put(
+    "/sla-policy",
+    tags=["policy and reports"],
+    responses=conflicts("policy_changed: changed concurrently; read it and retry"),
+)
 async def put_sla_policy(
     runtime: RuntimeDep,
     principal: AdminDep,

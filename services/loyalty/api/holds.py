@@ -10,6 +10,7 @@ from services.loyalty import queries
 from services.loyalty.commands.holds import settle_hold
 from services.loyalty.context import READ
 from services.loyalty.schemas import HoldPage, HoldPublic, HoldStatus
+from shared.api_document import conflicts
 from shared.app import RuntimeDep
 from shared.auth import AdminDep
 from shared.pagination import CursorQuery, LimitQuery
@@ -32,14 +33,14 @@ async def list_holds(
         )
 
 
-@router.post("/{hold_id}/release")
+@router.post("/{hold_id}/release", responses=conflicts("hold_not_pending: the hold is settled"))
 async def release_hold(hold_id: HoldId, runtime: RuntimeDep, admin: AdminDep) -> HoldPublic:
     """Credit the held points in full (past the cap); they expire from the earn's time."""
     async with runtime.transaction() as tx:
         return await settle_hold(tx, hold_id, release=True, admin=admin.name)
 
 
-@router.post("/{hold_id}/cancel")
+@router.post("/{hold_id}/cancel", responses=conflicts("hold_not_pending: the hold is settled"))
 async def cancel_hold(hold_id: HoldId, runtime: RuntimeDep, admin: AdminDep) -> HoldPublic:
     """Drop the held points; the order keeps only what was credited."""
     async with runtime.transaction() as tx:

@@ -11,6 +11,7 @@ from services.loyalty import queries
 from services.loyalty.commands.rulebook import publish_rulebook
 from services.loyalty.context import READ
 from services.loyalty.schemas import RulebookPublic, RulebookUpdate
+from shared.api_document import conflicts
 from shared.app import RuntimeDep
 from shared.auth import AdminDep
 
@@ -25,13 +26,19 @@ async def get_rulebook_in_force(runtime: RuntimeDep) -> RulebookPublic:
 
 @router.get("/{version}", dependencies=[READ])
 async def get_rulebook_version(
-    version: Annotated[int, Path(ge=1)], runtime: RuntimeDep
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], runtime: RuntimeDep
 ) -> RulebookPublic:
     async with runtime.read() as session:
         return await queries.rulebook_version_public(session, version)
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses=conflicts(
+        "rules_version_conflict: the document names a version other than the next one"
+    ),
+)
 async def publish_new_rulebook_version(
     body: RulebookUpdate,  # type: ignore[valid-type]
     runtime: RuntimeDep,

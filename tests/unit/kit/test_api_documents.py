@@ -24,12 +24,13 @@ async def test_metrics_are_declared_as_text(tmp_path: Path, service: str) -> Non
         assert answer.headers["content-type"].startswith("text/plain")
 
 
-async def test_a_body_that_is_not_json_is_a_422_about_the_body(tmp_path: Path) -> None:
+@pytest.mark.parametrize("body", [b'{"customer_id": ', b"\xff\xfe not UTF-8"])
+async def test_a_body_that_is_not_json_is_a_422_about_the_body(tmp_path: Path, body: bytes) -> None:
     async with service_harness("ticketing", tmp_path) as harness:
         answer = await harness.client.post(
-            "/v1/tickets", content=b'{"customer_id": ', headers={"content-type": "application/json"}
+            "/v1/tickets", content=body, headers={"content-type": "application/json"}
         )
-    assert answer.status_code == 422
+    assert answer.status_code == 422, answer.text
     [field] = answer.json()["error"]["fields"]
     assert field["field"] == "body"
     assert field["message"].startswith("not valid JSON")
@@ -86,3 +87,36 @@ async def test_every_operation_declares_what_it_can_answer(tmp_path: Path, servi
             assert responses[status]["content"]["application/json"]["schema"] == error
         assert operation["security"] == [{"apiKey": []}]
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "location"),
+    [
+        ("POST", "/v1/tickets", '{"customer_id": "c\\u0000", "subject": "s"}', "body"),
+        ("GET", "/v1/tickets?customer_id=c%00", None, "query"),
+        ("GET", "/v1/tickets/t%00", None, "path"),
+    ],
+)
+async def test_text_with_a_nul_character_is_a_422(
+    tmp_path: Path, method: str, url: str, body: str | None, location: str
+) -> None:
+    """PostgreSQL cannot store U+0000: refused before it reaches a transaction (a 500)."""
+    async with service_harness("ticketing", tmp_path) as harness:
+        answer = await harness.client.request(
+            method, url, content=body, headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 422, answer.text
+    [field] = answer.json()["error"]["fields"]
+    assert field["location"] == location
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(tmp_path: Path) -> None:
+    async with service_harness("ticketing", tmp_path) as harness:
+        answer = await harness.client.post(
+            "/v1/tickets",
+            content='{"customer_id": "c-1", "subject": "C:\\\\u0000", "kind": "inquiry", '
+            '"category": "other"}',
+            headers={"content-type": "application/json"},
+        )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["subject"] == "C:\\u0000"
