@@ -48,8 +48,10 @@ class KeyRing:
         return None
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that admits a request whose key carries ``scope`` (or admin)."""
+def require(scope: str, *alternatives: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits a request whose key carries ``scope`` or one of the
+    ``alternatives`` (or admin)."""
+    scopes = (scope, *alternatives)
 
     async def dependency(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
@@ -62,7 +64,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         principal = keyring.authenticate(token.strip())
         if principal is None:
             raise ApiError(401, "unauthenticated", "The API key is not valid.")
-        if not principal.allows(scope):
+        if not any(principal.allows(s) for s in scopes):
             raise ApiError(403, "forbidden", f"The API key lacks the scope {scope!r}.")
         return principal
 

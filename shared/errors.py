@@ -59,7 +59,8 @@ class IdempotencyKeyReused(Conflict):
         )
 
 
-def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one error shape: ``{"error": {"code", "message", ...}}`` (empty extras left out)."""
     return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v}}}
 
 
@@ -68,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         fields = exc.fields if isinstance(exc, InvalidInput) else None
         return JSONResponse(
-            _body(exc.code, exc.message, details=exc.details, fields=fields),
+            error_body(exc.code, exc.message, details=exc.details, fields=fields),
             status_code=exc.status,
         )
 
@@ -77,7 +78,8 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = [_field_of(error) for error in exc.errors()]
         names = ", ".join(sorted({f["field"] for f in fields}))
         return JSONResponse(
-            _body("invalid_request", f"Invalid input: {names}.", fields=fields), status_code=422
+            error_body("invalid_request", f"Invalid input: {names}.", fields=fields),
+            status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -87,16 +89,17 @@ def install_error_handlers(app: FastAPI) -> None:
             # bodies that are not JSON.
             field = {"field": "body", "location": "body", "message": "not valid JSON: not UTF-8"}
             return JSONResponse(
-                _body("invalid_request", "Invalid input: body.", fields=[field]), status_code=422
+                error_body("invalid_request", "Invalid input: body.", fields=[field]),
+                status_code=422,
             )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(OperationalError)
     async def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable", extra={"error": repr(exc)[:300]})
         return JSONResponse(
-            _body("unavailable", "The service's database is unavailable; retry shortly."),
+            error_body("unavailable", "The service's database is unavailable; retry shortly."),
             status_code=503,
             headers={"Retry-After": "1"},
         )
@@ -105,7 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse(
-            _body("internal_error", "Something went wrong on our side; it has been logged."),
+            error_body("internal_error", "Something went wrong on our side; it has been logged."),
             status_code=500,
         )
 

@@ -83,6 +83,13 @@ class ServiceMetrics:
             "1 when the outbox relay's last attempt reached the broker.",
             registry=r,
         )
+        self.events_ingested = Counter(
+            "loopcrm_events_ingested",
+            "Events received over HTTP (POST /v1/events), by type and outcome (accepted, or the "
+            "reason they were rejected).",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.task_runs = Counter(
             "loopcrm_task_runs",
             "Periodic task runs, by task and outcome.",

@@ -14,6 +14,7 @@ import collections
 import contextlib
 import logging
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +88,19 @@ class OutboxWriter:
             }
         )
         return event_id
+
+    def forward(self, topic: str, key: str, value: bytes) -> None:
+        """Publish an event received from outside (HTTP ingestion) as it came: its own id,
+        source and time, under the key a storefront's producer would use."""
+        self._pending.append(
+            {
+                "event_id": str(uuid.uuid4()),
+                "topic": topic,
+                "key": key,
+                "payload": value.decode(),
+                "created_at": self._now,
+            }
+        )
 
     async def flush(self) -> None:
         """Write what was published, in publication order; the transaction commits it."""

@@ -5,19 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from services.profile import queries
 from services.profile.commands import erasure
+from services.profile.commands.ingestion import publish_received
 from services.profile.context import ProfileDep
 from services.profile.queries import ListedCustomer
 from services.profile.rules.customer import silenced
 from services.profile.rules.tags import rule_to_data
-from services.profile.schemas import CustomerPage, CustomerPublic, CustomerSummary, TagPublic
+from services.profile.schemas import (
+    CustomerPage,
+    CustomerPublic,
+    CustomerSummary,
+    IngestedEvent,
+    IngestionAnswer,
+    TagPublic,
+)
 from shared.app import RuntimeDep
-from shared.auth import scope_dependencies
-from shared.errors import InvalidInput, NotFound
+from shared.auth import Principal, require, scope_dependencies
+from shared.errors import ApiError, InvalidInput, NotFound, error_body
+from shared.events.catalogue import INBOUND_TYPES
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.events.http_binding import (
+    BATCH_CONTENT_TYPE,
+    Received,
+    UnreadableRequest,
+    check,
+    events_of_request,
+)
+from shared.metrics import ServiceMetrics
 from shared.pagination import CursorQuery, LimitQuery
+from shared.rate_limit import RateLimiter
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 READ, WRITE = scope_dependencies("profile")
@@ -102,3 +122,114 @@ def _summary(listed: ListedCustomer, tag: str | None) -> CustomerSummary:
         erased=listed.erased,
         tagged_since=listed.tags.get(tag) if tag is not None else None,
     )
+
+
+# --- HTTP ingestion: storefronts that don't speak Kafka ---------------------------------------
+
+_EVENT_SCHEMA = CloudEvent.model_json_schema()
+_INGESTION_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "One CloudEvent (structured mode, or binary mode: ce-* headers and the "
+        "data as application/json) or a JSON array of them (batched mode).",
+        "content": {
+            STRUCTURED_CONTENT_TYPE: {"schema": _EVENT_SCHEMA},
+            BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT_SCHEMA}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+IngestDep = Annotated[Principal, Depends(require("events:write", "profile:write"))]
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=IngestionAnswer,
+    tags=["events"],
+    openapi_extra=_INGESTION_BODY,
+    responses={
+        413: {"description": "body_too_large: send fewer events at once"},
+        415: {"description": "unsupported_media_type: not a CloudEvents HTTP binding"},
+        429: {"description": "rate_limited: over the key's events per second; see Retry-After"},
+    },
+)
+async def ingest_events(
+    request: Request, runtime: RuntimeDep, profile: ProfileDep, principal: IngestDep
+) -> Any:
+    """Publish a storefront's events (the catalogue's inbound types) as a Kafka producer would:
+    202 with each event accepted or rejected and why; 422 when none is accepted. Accepted
+    events are durable (written to the outbox with the answer's commit). Per API key (scope
+    `events:write` or `profile:write`) at most `ingest_rate_per_s` events a second."""
+    ingestion = profile.ingestion
+    body = await request.body()
+    if len(body) > ingestion.max_body_bytes:
+        raise ApiError(413, "body_too_large", f"At most {ingestion.max_body_bytes} bytes.")
+    try:
+        batched, raws = events_of_request(body, request.headers)
+    except UnreadableRequest as unreadable:
+        if unreadable.status == 415:
+            raise ApiError(415, "unsupported_media_type", unreadable.message) from unreadable
+        raise InvalidInput("body", unreadable.message) from unreadable
+    if not 1 <= len(raws) <= ingestion.max_events:
+        raise InvalidInput("body", f"between 1 and {ingestion.max_events} events per request")
+    wait_s = ingestion.limiter.take(principal.name, len(raws))
+    if wait_s > 0:
+        return JSONResponse(
+            error_body("rate_limited", "Too many events for this API key; retry later."),
+            status_code=429,
+            headers={"Retry-After": RateLimiter.retry_after(wait_s)},
+        )
+    received = [check(index, raw) for index, raw in enumerate(raws)]
+    accepted = [r.event for r in received if r.event is not None]
+    if accepted:
+        async with runtime.transaction() as tx:
+            await publish_received(tx, accepted)
+    answer = _ingestion_answer(received)
+    _count_ingested(runtime.metrics, received)
+    if not accepted:
+        fields = [
+            {
+                "field": f"[{r.index}].{r.rejection.field}" if batched else r.rejection.field,
+                "location": "body",
+                "message": f"{r.rejection.reason}: {r.rejection.message}",
+            }
+            for r in received
+            if r.rejection is not None
+        ]
+        return JSONResponse(
+            error_body(
+                "invalid_request",
+                "No event was accepted.",
+                fields=fields,
+                details=answer.model_dump(mode="json"),
+            ),
+            status_code=422,
+        )
+    return answer
+
+
+def _ingestion_answer(received: list[Received]) -> IngestionAnswer:
+    events = [
+        IngestedEvent(index=r.index, id=r.id, type=r.type, status="accepted")
+        if r.rejection is None
+        else IngestedEvent(
+            index=r.index,
+            id=r.id,
+            type=r.type,
+            status="rejected",
+            reason=r.rejection.reason,
+            field=r.rejection.field,
+            message=r.rejection.message,
+        )
+        for r in received
+    ]
+    accepted = sum(1 for e in events if e.status == "accepted")
+    return IngestionAnswer(accepted=accepted, rejected=len(events) - accepted, events=events)
+
+
+def _count_ingested(metrics: ServiceMetrics, received: list[Received]) -> None:
+    for r in received:
+        event_type = r.type if r.type in INBOUND_TYPES else "other"
+        outcome = "accepted" if r.rejection is None else r.rejection.reason
+        metrics.events_ingested.labels(event_type, outcome).inc()

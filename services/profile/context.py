@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
 
+from services.profile.commands.ingestion import Ingestion
 from services.profile.rules.evaluation import Tagging
 from services.profile.rules.tags import TagCatalogue
 from services.profile.settings import ProfileSettings
 from shared.app import context_dependency
+from shared.rate_limit import RateLimiter
 
 
 @dataclass(frozen=True)
 class ProfileContext:
     tagging: Tagging
     """The tag catalogue and the business time zone: how tags are evaluated."""
+    ingestion: Ingestion = field(default_factory=lambda: Ingestion(RateLimiter(5000, 20_000)))
+    """How much ``POST /v1/events`` takes: per request, per key and second."""
 
     @property
     def catalogue(self) -> TagCatalogue:
@@ -25,7 +29,13 @@ class ProfileContext:
 
 def build_context(settings: ProfileSettings) -> ProfileContext:
     """A bad tag catalogue raises CatalogueError here, naming the tag: the service won't start."""
-    return ProfileContext(tagging=Tagging(settings.catalogue(), settings.timezone()))
+    return ProfileContext(
+        tagging=Tagging(settings.catalogue(), settings.timezone()),
+        ingestion=Ingestion(
+            RateLimiter(settings.ingest_rate_per_s, settings.ingest_burst),
+            max_events=settings.ingest_max_events,
+        ),
+    )
 
 
 ProfileDep = Annotated[ProfileContext, Depends(context_dependency(ProfileContext))]

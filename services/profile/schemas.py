@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -93,3 +93,24 @@ class TagPublic(BaseModel):
         description="the category groups the rule refers to, with their categories"
     )
     member_count: int
+
+
+class IngestedEvent(BaseModel):
+    """One event of a ``POST /v1/events``, in request order."""
+
+    index: int = Field(description="its place in the request (0 for a single event)")
+    id: str | None = Field(description="its id, as far as it could be read")
+    type: str | None = Field(description="its type, as far as it could be read")
+    status: Literal["accepted", "rejected"]
+    reason: str | None = Field(
+        default=None,
+        description="why it was rejected: bad_json, invalid_envelope, unknown_type, invalid_data",
+    )
+    field: str | None = Field(default=None, description="the attribute or data field at fault")
+    message: str | None = None
+
+
+class IngestionAnswer(BaseModel):
+    accepted: int
+    rejected: int
+    events: list[IngestedEvent]

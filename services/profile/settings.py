@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from services.profile.rules.catalogue import BUNDLED_CATALOGUE, CatalogueError, parse_catalogue
 from services.profile.rules.tags import TagCatalogue
@@ -33,6 +33,24 @@ class ProfileSettings(ServiceSettings):
     tag_sweep_batch_size: int = Field(
         default=1000, ge=1, description="Customers the sweep re-evaluates per transaction."
     )
+    ingest_max_events: int = Field(
+        default=1000, ge=1, le=10_000, description="Events one POST /v1/events may carry."
+    )
+    ingest_rate_per_s: float = Field(
+        default=5000.0, gt=0, description="Events per second POST /v1/events admits per API key."
+    )
+    ingest_burst: int = Field(
+        default=20_000,
+        ge=1,
+        description="Events an API key may send at once after a quiet spell (at least "
+        "ingest_max_events).",
+    )
+
+    @model_validator(mode="after")
+    def _a_full_batch_fits_the_burst(self) -> ProfileSettings:
+        if self.ingest_burst < self.ingest_max_events:
+            raise ValueError("ingest_burst must be at least ingest_max_events")
+        return self
 
     @field_validator("business_timezone")
     @classmethod

@@ -263,6 +263,15 @@ CATALOGUE: dict[str, type[EventData]] = {
 }
 
 TOPICS: tuple[str, ...] = tuple(CATALOGUE)
+INBOUND_TYPES: tuple[str, ...] = (
+    "customer.registered",
+    "customer.updated",
+    "order.placed",
+    "order.refunded",
+    "product.viewed",
+    "review.posted",
+)
+"""What a storefront emits (DESIGN §2); the rest are published by the services."""
 DLQ_SUFFIX = ".dlq"
 
 

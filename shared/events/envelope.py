@@ -94,6 +94,11 @@ def _typed_event(model: type[BaseModel]) -> type[TypedEvent[Any]]:
     return TypedEvent[model]  # type: ignore[valid-type]
 
 
+def typed(envelope: CloudEvent, data: BaseModel) -> TypedEvent[Any]:
+    """An envelope whose ``data`` has been validated as ``data``."""
+    return _typed_event(type(data))(envelope=envelope, data=data)
+
+
 def encode_new_event(
     event_type: str, *, source: str, time: datetime, subject: str, data: BaseModel
 ) -> tuple[str, bytes]:
