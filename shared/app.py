@@ -303,6 +303,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         description=spec.description,
         version="1.0.0",
         lifespan=lifespan,
+        # operationId = the route function's name (get_customer), what a client generator
+        # turns into a method name, not FastAPI's path-derived default.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.spec = spec
     app.state.keyring = KeyRing(settings.api_keys, settings.dev_api_key)
@@ -372,10 +375,14 @@ def _operations_router() -> APIRouter:
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """The process is alive (no dependency is checked)."""
         return {"status": "ok"}
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
+        """Ready for traffic: 200 "ok" when the database answers, the broker answers a
+        metadata request and the consumer has joined its group ("degraded", still 200, with
+        the reason when a consumer is stuck on a batch); 503 with each check otherwise."""
         checks = await request.app.state.runtime.readiness()
         status, code = readiness_answer(checks)
         return JSONResponse({"status": status, "checks": checks}, status_code=code)
@@ -386,6 +393,7 @@ def _operations_router() -> APIRouter:
         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
     )
     async def metrics(request: Request) -> Response:
+        """Prometheus metrics of this process, in the text exposition format."""
         body, content_type = request.app.state.metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -96,11 +96,14 @@ async def send_message(
 
 @router.post("/campaigns", dependencies=[WRITE], status_code=201)
 async def post_campaign(body: CampaignCreate, runtime: RuntimeDep) -> CampaignPublic:
+    """Create a campaign: a segment, a channel, a template and its parameters. Nothing is sent
+    until it is dispatched."""
     return await create_campaign(runtime.transaction, body)
 
 
 @router.get("/campaigns/{campaign_id}", dependencies=[READ])
 async def get_campaign(campaign_id: CampaignIdPath, runtime: RuntimeDep) -> CampaignPublic:
+    """A campaign, with how often it was dispatched and when last."""
     async with runtime.read() as session:
         return await queries.campaign(session, campaign_id)
 

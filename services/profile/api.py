@@ -47,6 +47,8 @@ TagFilter = Annotated[str | None, Query(max_length=64, description="a tag of GET
 
 @router.get("/customers/{customer_id}", dependencies=[READ])
 async def get_customer(customer_id: str, runtime: RuntimeDep) -> CustomerPublic:
+    """The customer 360: profile, consents, tags, tier, segment, silence, open tickets and an
+    activity summary, as the events have told them. 404 for a customer never heard of."""
     document = await queries.customer_360(runtime.keyed_reads, customer_id)
     return _public(customer_id, document, runtime.clock.now())
 
@@ -59,6 +61,8 @@ async def list_customers(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> CustomerPage:
+    """Customers with a tag (every customer without `tag`), a cursor page in customer-id order;
+    no personal data in the items."""
     if tag is not None and tag not in profile.catalogue.names:
         message = f"unknown tag {tag!r}; GET /v1/tags lists the catalogue"
         raise InvalidInput("tag", message, location="query")
@@ -73,6 +77,7 @@ async def list_customers(
 
 @router.get("/tags", dependencies=[READ], tags=["tags"])
 async def list_tags(runtime: RuntimeDep, profile: ProfileDep) -> list[TagPublic]:
+    """The tag catalogue: each tag with its description, group, rule and member count."""
     catalogue = profile.catalogue
     async with runtime.read() as session:
         sizes = await queries.tag_sizes(session, catalogue)
@@ -96,6 +101,8 @@ async def list_tags(runtime: RuntimeDep, profile: ProfileDep) -> list[TagPublic]
 async def erase_customer(
     customer_id: str, runtime: RuntimeDep, profile: ProfileDep
 ) -> CustomerPublic:
+    """Erase the customer's personal data, consents, facts and tags and publish customer.erased
+    (the other services forget them too); answers the erased 360."""
     async with runtime.transaction() as tx:
         await erasure.erase_customer(tx, profile, customer_id)
         document = await queries.customer_360_in(tx.session, customer_id)

@@ -71,6 +71,8 @@ async def list_tickets(
 
 @router.get("/tickets/{ticket_id}", dependencies=[READ], tags=["tickets"])
 async def get_ticket(ticket_id: str, runtime: RuntimeDep) -> TicketPublic:
+    """A ticket: customer, kind, category, priority and tier, due times, assignee, status and
+    CSAT."""
     async with runtime.read() as session:
         return await tickets.get_ticket(session, ticket_id)
 
@@ -90,6 +92,7 @@ async def add_response(ticket_id: str, body: ResponseCreate, runtime: RuntimeDep
 
 @router.get("/tickets/{ticket_id}/responses", dependencies=[READ], tags=["tickets"])
 async def list_responses(ticket_id: str, runtime: RuntimeDep) -> list[ResponsePublic]:
+    """The answers given on a ticket, oldest first."""
     async with runtime.read() as session:
         return await tickets.list_responses(session, ticket_id)
 
@@ -141,12 +144,14 @@ async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentPublic:
 
 @router.get("/agents", dependencies=[READ], tags=["agents"])
 async def list_agents(runtime: RuntimeDep) -> list[AgentPublic]:
+    """Every agent with skills, seniority, whether active, and open-ticket load."""
     async with runtime.read() as session:
         return await agents.list_agents(session)
 
 
 @router.get("/agents/{agent_id}", dependencies=[READ], tags=["agents"])
 async def get_agent(agent_id: str, runtime: RuntimeDep) -> AgentPublic:
+    """One agent: skills, seniority, whether active, and open-ticket load. 404 for an unknown id."""
     async with runtime.read() as session:
         return await agents.get_agent(session, agent_id)
 
@@ -170,6 +175,8 @@ _POLICY_EXAMPLE = {
 
 @router.get("/sla-policy", dependencies=[READ], tags=["policy and reports"])
 async def get_sla_policy(runtime: RuntimeDep) -> SlaPolicyPublic:
+    """The SLA policy in force: first-response hours by tier, complaint priority by tier, the
+    priority of other tickets, its version and who changed it when."""
     async with runtime.read() as session:
         return await reports.sla_policy(session)
 

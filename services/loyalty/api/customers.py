@@ -45,6 +45,8 @@ IdempotencyKey = Annotated[
 
 @router.get("/{customer_id}/points", dependencies=[READ])
 async def get_points(customer_id: CustomerId, runtime: RuntimeDep) -> PointsPublic:
+    """The customer's points: balance, held, available, debt, tier and progress to the next tier,
+    and what expires within the window."""
     async with runtime.read() as session:
         view = await queries.points_view(session, customer_id, runtime.clock.now())
     return _points_public(view)
@@ -57,6 +59,8 @@ async def get_ledger(
     limit: LedgerLimit = 50,
     cursor: CursorQuery = None,
 ) -> LedgerPage:
+    """The customer's ledger, newest first, a cursor page: every points decision with its
+    reason, rule version and balance after."""
     async with runtime.read() as session:
         return await queries.ledger_page(session, customer_id, limit=limit, after=cursor)
 
@@ -65,6 +69,8 @@ async def get_ledger(
 async def verify_ledger(
     customer_id: CustomerId, runtime: RuntimeDep, _admin: AdminDep
 ) -> LedgerCheckPublic:
+    """Check the account against its ledger: balance and held as stored and as the ledger adds
+    them up, with pending holds, debt and points left in lots, and whether they agree."""
     async with runtime.read() as session:
         return _check_public(await queries.verify_ledger(session, customer_id))
 
@@ -87,6 +93,8 @@ async def redeem(
     idempotency_key: IdempotencyKey,
     runtime: RuntimeDep,
 ) -> JSONResponse:
+    """Redeem points for a coupon (100 points per yuan), oldest lots first. Idempotent with an
+    Idempotency-Key: the first answer is given again."""
     async with runtime.transaction() as tx:
         answer = await redeem_points(tx, customer_id, body.points, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
@@ -102,6 +110,7 @@ async def redeem(
 async def complete_task(
     customer_id: CustomerId, body: TaskClaimCreate, runtime: RuntimeDep
 ) -> TaskClaimPublic:
+    """Reward a task (a daily check-in, ...) once per business day."""
     async with runtime.transaction() as tx:
         return await claim_task(tx, customer_id, Task(body.task))
 

@@ -27,6 +27,7 @@ async def list_holds(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> HoldPage:
+    """Points held for review (earns over the daily cap), pending by default, a cursor page."""
     async with runtime.read() as session:
         return await queries.list_holds(
             session, status=status, customer_id=customer_id, limit=limit, after=cursor

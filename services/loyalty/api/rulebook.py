@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/rules", tags=["rulebook"])
 
 @router.get("", dependencies=[READ])
 async def get_rulebook_in_force(runtime: RuntimeDep) -> RulebookPublic:
+    """The earn and tier rulebook in force, with its version."""
     async with runtime.read() as session:
         return await queries.rulebook_in_force_public(session)
 
@@ -28,6 +29,7 @@ async def get_rulebook_in_force(runtime: RuntimeDep) -> RulebookPublic:
 async def get_rulebook_version(
     version: Annotated[int, Path(ge=1, le=2**31 - 1)], runtime: RuntimeDep
 ) -> RulebookPublic:
+    """One version of the rulebook, as it was published. 404 for a version never published."""
     async with runtime.read() as session:
         return await queries.rulebook_version_public(session, version)
 

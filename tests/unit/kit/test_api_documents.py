@@ -4,6 +4,7 @@ documented 422 naming the body, and /metrics is declared as the text it is."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,20 @@ async def test_an_escaped_backslash_before_u0000_is_not_a_nul(tmp_path: Path) ->
         )
     assert answer.status_code == 201, answer.text
     assert answer.json()["subject"] == "C:\\u0000"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_operation_has_a_short_unique_id_and_a_description(
+    tmp_path: Path, service: str
+) -> None:
+    async with service_harness(service, tmp_path) as harness:
+        document = (await harness.client.get("/openapi.json")).json()
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    ids = [operation["operationId"] for _, operation in operations]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]{2,40}", i) and "_v1_" not in i for i in ids), ids
+    assert [name for name, operation in operations if not operation.get("description")] == []
