@@ -1,0 +1,111 @@
+"""``loopcrm status``: each service's readiness, consumer lag and outbox backlog, read from its
+own ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
+
+from shared.registry import SERVICES
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    url: str
+    readiness: str
+    """ready, degraded (with the reason), not ready (with the failing checks) or unreachable."""
+    lag: float | None
+    outbox_backlog: float | None
+
+    @property
+    def ready(self) -> bool:
+        return self.readiness == "ready" or self.readiness.startswith("degraded")
+
+
+def status(
+    host: Annotated[str, typer.Option(help="Where the services listen.")] = "127.0.0.1",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 2.0,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="A service elsewhere than its default port: NAME=URL (repeatable)."),
+    ] = None,
+) -> None:
+    """Readiness, consumer lag and outbox backlog of the five services; exit 1 when one is not
+    ready."""
+    addresses = {entry.name: f"http://{host}:{entry.port}" for entry in SERVICES}
+    for given in url or []:
+        name, _, address = given.partition("=")
+        if name not in addresses or not address:
+            raise typer.BadParameter(f"{given!r}: NAME=URL, NAME one of {', '.join(addresses)}")
+        addresses[name] = address.rstrip("/")
+    found = [look_at(name, address, timeout) for name, address in addresses.items()]
+    table = Table("service", "url", "ready", "consumer lag", "outbox backlog")
+    for service in found:
+        table.add_row(
+            service.name,
+            service.url,
+            service.readiness,
+            _count(service.lag),
+            _count(service.outbox_backlog),
+        )
+    Console().print(table)
+    if not all(service.ready for service in found):
+        raise typer.Exit(1)
+
+
+def look_at(name: str, url: str, timeout: float) -> ServiceStatus:
+    try:
+        readiness = _readiness(url, timeout)
+    except OSError:
+        return ServiceStatus(name, url, "unreachable", None, None)
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=timeout) as answer:
+            exposition = answer.read().decode()
+    except OSError:
+        return ServiceStatus(name, url, readiness, None, None)
+    totals = _sums(exposition, {"loopcrm_consumer_lag", "loopcrm_outbox_backlog"})
+    return ServiceStatus(
+        name,
+        url,
+        readiness,
+        totals.get("loopcrm_consumer_lag"),
+        totals.get("loopcrm_outbox_backlog"),
+    )
+
+
+def _readiness(url: str, timeout: float) -> str:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=timeout) as answer:
+            body = json.load(answer)
+    except urllib.error.HTTPError as refused:
+        checks = json.load(refused).get("checks", {})
+        failing = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
+        return f"not ready ({'; '.join(failing)})" if failing else "not ready"
+    if body.get("status") == "degraded":
+        reasons = [
+            f"{name}: {state}" for name, state in body.get("checks", {}).items() if state != "ok"
+        ]
+        return f"degraded ({'; '.join(reasons)})"
+    return str(body.get("status", "ready"))
+
+
+def _sums(exposition: str, names: set[str]) -> dict[str, float]:
+    """Each metric of ``names`` summed over its series."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(exposition):
+        if family.name in names:
+            totals[family.name] = sum(sample.value for sample in family.samples)
+    return totals
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
