@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 from prometheus_client.parser import text_string_to_metric_families
-from rich.console import Console
 from rich.table import Table
 
+from shared.cli.output import console
 from shared.registry import SERVICES
 
 
@@ -57,7 +57,7 @@ def status(
             _count(service.lag),
             _count(service.outbox_backlog),
         )
-    Console().print(table)
+    console().print(table)
     if not all(service.ready for service in found):
         raise typer.Exit(1)
 

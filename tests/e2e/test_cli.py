@@ -87,3 +87,67 @@ def test_status_reads_each_services_readiness_and_lag(profile) -> None:  # type:
     assert answer.returncode == 1, answer.stdout
     rows = {line.split("│")[1].strip(): line for line in answer.stdout.splitlines() if "│" in line}
     assert "ready" in rows["profile"] and "unreachable" in rows["loyalty"]
+
+
+async def test_dlq_list_and_replay_a_real_dead_letter(broker, service) -> None:  # type: ignore[no-untyped-def]
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    customer_id = new_id("c")
+    poison = {
+        "specversion": "1.0",
+        "id": new_id("e"),
+        "source": "storefront",
+        "type": "order.placed",
+        "time": "2026-06-01T10:00:00+08:00",
+        "subject": customer_id,
+        "data": {"customer_id": customer_id, "order_id": "o-1", "amount": "-1", "items": []},
+    }
+    value = json.dumps(poison).encode()
+    headers = [("content-type", b"application/cloudevents+json"), ("x-request", b"r-1")]
+    bootstrap = ("--bootstrap", broker.bootstrap)
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(loopcrm, *args)
+
+    async with service("loyalty"):
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                "order.placed", value, key=customer_id.encode(), headers=headers
+            )
+        finally:
+            await producer.stop()
+
+        for _ in range(300):
+            listed = await run("dlq", "list", "order.placed", *bootstrap)
+            if "1 dead letters" in listed.stdout:
+                break
+            await asyncio.sleep(0.1)
+        assert listed.returncode == 0 and "1 dead letters" in listed.stdout, listed.stdout
+        assert "invalid_data" in listed.stdout
+
+        dry = await run("dlq", "replay", "order.placed", "--dry-run", *bootstrap)
+        assert "1 dead letters would go back" in dry.stdout
+        sent = await run("dlq", "replay", "order.placed", *bootstrap)
+        assert sent.returncode == 0 and "1 dead letters sent back" in sent.stdout
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition("order.placed", p) for p in consumer.partitions_for_topic("order.placed")
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        copies = []
+        for _ in range(20):
+            batch = await consumer.getmany(timeout_ms=500)
+            copies += [r for records in batch.values() for r in records if r.value == value]
+            if len(copies) == 2:
+                break
+    finally:
+        await consumer.stop()
+    original, replayed = copies
+    assert replayed.key == original.key == customer_id.encode()
+    assert list(replayed.headers) == headers  # as the storefront sent it, no dlq-* headers
