@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -151,3 +152,22 @@ async def test_dlq_list_and_replay_a_real_dead_letter(broker, service) -> None: 
     original, replayed = copies
     assert replayed.key == original.key == customer_id.encode()
     assert list(replayed.headers) == headers  # as the storefront sent it, no dlq-* headers
+
+
+def test_migrate_brings_every_service_database_to_its_latest_schema(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    env_var = {"LOOPCRM_VAR_DIR": str(tmp_path / "var"), "LOOPCRM_DATABASE_URL": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env_var},
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("profile", "segmentation", "engagement", "ticketing", "loyalty"):
+        with sqlite3.connect(tmp_path / "var" / f"{name}.db") as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert {"alembic_version", "inbox", "outbox"} <= tables, name
+    assert loopcrm("migrate", "billing").returncode == 2
