@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from shared.cli import dlq, emit, migrate, status
+from shared.cli import customer, dlq, emit, migrate, status
 
 app = typer.Typer(
     name="loopcrm",
@@ -70,6 +70,7 @@ def topics(
 
 app.command(short_help="Publish one event, checked against the catalogue.")(emit.emit)
 app.command(short_help="Readiness, lag and outbox backlog of each service.")(status.status)
+app.command(short_help="One customer as each service sees them.")(customer.customer)
 app.command(short_help="Bring each service's database to its latest schema.")(migrate.migrate)
 app.add_typer(dlq.app, name="dlq", short_help="List dead letters and send them back.")
 

@@ -13,8 +13,8 @@ import typer
 from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 
+from shared.cli.addresses import Host, Urls, service_addresses
 from shared.cli.output import console
-from shared.registry import SERVICES
 
 
 @dataclass(frozen=True)
@@ -32,21 +32,13 @@ class ServiceStatus:
 
 
 def status(
-    host: Annotated[str, typer.Option(help="Where the services listen.")] = "127.0.0.1",
+    host: Host = "127.0.0.1",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 2.0,
-    url: Annotated[
-        list[str] | None,
-        typer.Option(help="A service elsewhere than its default port: NAME=URL (repeatable)."),
-    ] = None,
+    url: Urls = None,
 ) -> None:
     """Readiness, consumer lag and outbox backlog of the five services; exit 1 when one is not
     ready."""
-    addresses = {entry.name: f"http://{host}:{entry.port}" for entry in SERVICES}
-    for given in url or []:
-        name, _, address = given.partition("=")
-        if name not in addresses or not address:
-            raise typer.BadParameter(f"{given!r}: NAME=URL, NAME one of {', '.join(addresses)}")
-        addresses[name] = address.rstrip("/")
+    addresses = service_addresses(host, url)
     found = [look_at(name, address, timeout) for name, address in addresses.items()]
     table = Table("service", "url", "ready", "consumer lag", "outbox backlog")
     for service in found:

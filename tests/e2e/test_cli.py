@@ -1,4 +1,4 @@
-"""The ``loopcrm`` command line against real parts: a broker and a service process."""
+"""The ``loopcrm`` command line against real parts: a broker, service processes, databases."""
 
 from __future__ import annotations
 
@@ -171,3 +171,26 @@ def test_migrate_brings_every_service_database_to_its_latest_schema(tmp_path) ->
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         assert {"alembic_version", "inbox", "outbox"} <= tables, name
     assert loopcrm("migrate", "billing").returncode == 2
+
+
+def test_customer_shows_what_each_service_knows(broker, profile) -> None:  # type: ignore[no-untyped-def]
+    customer_id = new_id("c")
+    data = json.dumps({"customer_id": customer_id, "name": "Wang Fang"})
+    emitted = loopcrm(
+        "emit", "customer.registered", "--data", data, "--bootstrap", broker.bootstrap
+    )
+    assert emitted.returncode == 0, emitted.stderr
+    elsewhere = [f"--url={n}=http://127.0.0.1:9" for n in ("segmentation", "engagement")]
+    elsewhere += [f"--url={n}=http://127.0.0.1:9" for n in ("ticketing", "loyalty")]
+    addresses = ["--url", f"profile={profile.url}", *elsewhere, "--key", DEV_KEY]
+    for _ in range(300):
+        shown = loopcrm("customer", customer_id, *addresses)
+        if shown.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "Wang Fang" in shown.stdout and "unreachable" in shown.stdout
+
+    stranger = loopcrm("customer", new_id("c"), *addresses)
+    assert stranger.returncode == 1 and "never heard of this customer" in stranger.stdout
+    assert loopcrm("customer", customer_id, "--key", "").returncode == 2
