@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from shared.cli import customer, dlq, emit, migrate, status
+from shared.cli import customer, demo, dlq, emit, migrate, status
 
 app = typer.Typer(
     name="loopcrm",
@@ -68,6 +68,7 @@ def topics(
     typer.echo(f"{len(created)} topics created on {address}")
 
 
+app.command(short_help="Fill the stack with a simulated storefront's life.")(demo.demo)
 app.command(short_help="Publish one event, checked against the catalogue.")(emit.emit)
 app.command(short_help="Readiness, lag and outbox backlog of each service.")(status.status)
 app.command(short_help="One customer as each service sees them.")(customer.customer)

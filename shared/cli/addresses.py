@@ -1,7 +1,9 @@
-"""Where each service answers: its default port on ``--host``, or ``--url NAME=URL``."""
+"""Where each service answers: its port on ``--host`` (``LOOPCRM_<SERVICE>_PORT``, as
+``loopcrm up`` reads it, else the default), or ``--url NAME=URL``."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -15,8 +17,12 @@ Urls = Annotated[
 ]
 
 
+def _port(name: str, default: int) -> str:
+    return os.environ.get(f"LOOPCRM_{name.upper()}_PORT") or str(default)
+
+
 def service_addresses(host: str, urls: list[str] | None) -> dict[str, str]:
-    addresses = {entry.name: f"http://{host}:{entry.port}" for entry in SERVICES}
+    addresses = {entry.name: f"http://{host}:{_port(entry.name, entry.port)}" for entry in SERVICES}
     for given in urls or []:
         name, _, address = given.partition("=")
         if name not in addresses or not address:

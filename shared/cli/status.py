@@ -25,6 +25,8 @@ class ServiceStatus:
     """ready, degraded (with the reason), not ready (with the failing checks) or unreachable."""
     lag: float | None
     outbox_backlog: float | None
+    consumed: float | None = None
+    """Events taken off the broker since the process started, whatever their outcome."""
 
     @property
     def ready(self) -> bool:
@@ -64,13 +66,16 @@ def look_at(name: str, url: str, timeout: float) -> ServiceStatus:
             exposition = answer.read().decode()
     except OSError:
         return ServiceStatus(name, url, readiness, None, None)
-    totals = _sums(exposition, {"loopcrm_consumer_lag", "loopcrm_outbox_backlog"})
+    totals = _sums(
+        exposition, {"loopcrm_consumer_lag", "loopcrm_outbox_backlog", "loopcrm_events_consumed"}
+    )
     return ServiceStatus(
         name,
         url,
         readiness,
         totals.get("loopcrm_consumer_lag"),
         totals.get("loopcrm_outbox_backlog"),
+        totals.get("loopcrm_events_consumed"),
     )
 
 
@@ -95,7 +100,9 @@ def _sums(exposition: str, names: set[str]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(exposition):
         if family.name in names:
-            totals[family.name] = sum(sample.value for sample in family.samples)
+            totals[family.name] = sum(
+                sample.value for sample in family.samples if not sample.name.endswith("_created")
+            )
     return totals
 
 

@@ -1,6 +1,7 @@
 """`loopcrm up` as a user runs it: all five services ready, then Ctrl-C leaves nothing behind."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,35 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _demo_and_status(output: str, env: dict[str, str]) -> None:
+    """The newcomer's path: `loopcrm demo` fills the stack, `loopcrm status` sees it settle."""
+    broker = re.search(r"^  broker\s+(\S+)$", output, re.MULTILINE)
+    assert broker, output
+    cli = [sys.executable, "-m", "shared.cli"]
+    demo = subprocess.run(
+        [
+            *cli,
+            *("demo", "--customers", "30", "--days", "30", "--rate", "5000", "--seed", "7"),
+            *("--bootstrap", broker.group(1), "--key", "e2e-dev-key-123456"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    for line in ("customers by segment", "customers by tier", "points outstanding"):
+        assert line in demo.stdout, demo.stdout
+    # Every customer is counted once the stack has settled: the summary waits for that.
+    for row in ("customers by segment", "customers by tier"):
+        counts = re.search(rf"{row}\W+([a-z_ \d,]+)", demo.stdout)
+        assert counts, demo.stdout
+        assert sum(int(n) for n in re.findall(r"\d+", counts.group(1))) == 30, demo.stdout
+    status = subprocess.run([*cli, "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("ready") >= 5, status.stdout
+
+
 def test_up_starts_every_service_and_ctrl_c_stops_them_all(tmp_path):
     ports = {name: free_port() for name in SERVICE_PORTS}
     env = {
@@ -70,6 +100,7 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(tmp_path):
         for port in ports.values():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
                 assert r.status == 200
+        _demo_and_status(output, env)
         descendants = _children_of(launcher.pid)
         assert len(descendants) >= 6  # five services and the broker
 
