@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,8 @@ async def upgrade_async(script_location: Path, database_url: str) -> None:
 def run_env(target_metadata: list[MetaData]) -> None:
     """The body of every service's ``env.py``."""
     url = context.config.get_main_option("sqlalchemy.url")
+    if context.config.config_file_name is not None and os.environ.get("LOOPCRM_DATABASE_URL"):
+        url = os.environ["LOOPCRM_DATABASE_URL"]  # `alembic -n <service>` on a real database
     assert url, "sqlalchemy.url is not set"
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)

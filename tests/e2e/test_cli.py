@@ -194,3 +194,24 @@ def test_customer_shows_what_each_service_knows(broker, profile) -> None:  # typ
     stranger = loopcrm("customer", new_id("c"), *addresses)
     assert stranger.returncode == 1 and "never heard of this customer" in stranger.stdout
     assert loopcrm("customer", customer_id, "--key", "").returncode == 2
+
+
+def test_alembic_runs_each_services_migrations_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+    from pathlib import Path
+
+    ini = Path(__file__).resolve().parents[2] / "alembic.ini"
+    database = tmp_path / "engagement.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ini), "-n", "engagement", "upgrade", "head"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "LOOPCRM_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(database) as db:
+        [version] = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(customers)")}
+    assert version == "0002" and "playbook_entries" in columns
