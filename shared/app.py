@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from shared.subscriptions import Subscriptions
 from shared.transaction import Transaction, TransactionFactory
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("loopcrm.access")
 
 TransactionOpener = Callable[[], AbstractAsyncContextManager[Transaction]]
 TaskBody = Callable[[TransactionOpener, datetime], Awaitable[None]]
@@ -339,9 +342,12 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 class _HttpMetrics:
-    """Requests and their latency by method, route template and status. Plain ASGI: a
-    ``BaseHTTPMiddleware`` runs every request in a task of its own and streams the response
-    through a queue, which costs more than the customer 360 read itself."""
+    """Requests and their latency by method, route template and status, an access log line
+    per request, and its request id (the caller's ``X-Request-ID`` when it is a plain token,
+    else a new one) echoed in the response. Plain ASGI: a ``BaseHTTPMiddleware`` runs every
+    request in a task of its own and streams the response through a queue, which costs more
+    than the customer 360 read itself. The log names the route template, never the path or
+    query (they carry customer ids)."""
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self._app = app
@@ -353,21 +359,49 @@ class _HttpMetrics:
             return
         started = time.perf_counter()
         status = 500
+        request_id = _request_id(scope)
 
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self._app(scope, receive, observed_send)
         finally:
+            elapsed = time.perf_counter() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"
             template = getattr(scope.get("route"), "path", None) or "unmatched"
             metrics = self._metrics
             metrics.http_requests.labels(method, template, str(status)).inc()
-            metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
+            metrics.http_latency.labels(method, template).observe(elapsed)
+            access_log.log(
+                logging.DEBUG if template in _PROBES else logging.INFO,
+                "request",
+                extra={
+                    "method": method,
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "request_id": request_id,
+                },
+            )
+
+
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Polled every few seconds by orchestrators and Prometheus: logged at debug only."""
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and _REQUEST_ID.match(value):
+            return value.decode()
+    return uuid.uuid4().hex
 
 
 def _operations_router() -> APIRouter:

@@ -138,3 +138,28 @@ async def test_every_operation_has_a_short_unique_id_and_a_description(
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]{2,40}", i) and "_v1_" not in i for i in ids), ids
     assert [name for name, operation in operations if not operation.get("description")] == []
+
+
+async def test_each_request_gets_an_id_and_an_access_log_line_without_its_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="loopcrm.access")
+    async with service_harness("profile", tmp_path) as harness:
+        given = await harness.client.get(
+            "/v1/customers/c-secret-42", headers={"x-request-id": "req-123"}
+        )
+        made = await harness.client.get("/v1/customers/c-secret-42")
+        forged = await harness.client.get("/v1/tags", headers={"x-request-id": "bad id; drop"})
+
+    assert given.headers["x-request-id"] == "req-123"
+    assert len(made.headers["x-request-id"]) == 32
+    assert forged.headers["x-request-id"] != "bad id; drop"
+    lines = [r for r in caplog.records if r.name == "loopcrm.access"]
+    first = lines[0]
+    assert (first.method, first.route, first.status, first.request_id) == (  # type: ignore[attr-defined]
+        "GET",
+        "/v1/customers/{customer_id}",
+        404,
+        "req-123",
+    )
+    assert all("c-secret-42" not in r.getMessage() + str(r.__dict__) for r in lines)
