@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -301,7 +302,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             await runtime.stop()
             log.info("service stopped")
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title=f"loopcrm {spec.title}",
         description=spec.description,
         version="1.0.0",

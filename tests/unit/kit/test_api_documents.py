@@ -163,3 +163,14 @@ async def test_each_request_gets_an_id_and_an_access_log_line_without_its_path(
         "req-123",
     )
     assert all("c-secret-42" not in r.getMessage() + str(r.__dict__) for r in lines)
+
+
+async def test_the_docs_page_needs_nothing_from_the_internet(tmp_path: Path) -> None:
+    async with service_harness("loyalty", tmp_path) as harness:
+        page = await harness.client.get("/docs")
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+        fetched = [await harness.client.get(asset) for asset in assets if asset.startswith("/")]
+    assert page.status_code == 200
+    assert assets and all(asset.startswith("/") for asset in assets), assets
+    assert all(answer.status_code == 200 for answer in fetched)
+    assert any("swagger-ui-bundle.js" in asset for asset in assets)
