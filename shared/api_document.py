@@ -82,8 +82,12 @@ def corrected(document: dict[str, Any]) -> dict[str, Any]:
             "description": "An API key: `Authorization: Bearer <key>`.",
         }
     }
+    # Relative: the document is served by the service it describes, wherever that listens.
+    document.setdefault("servers", [{"url": "/", "description": "this service"}])
     for path, operations in document.get("paths", {}).items():
         if not path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = []  # the probes are open, on purpose
             continue
         for operation in operations.values():
             operation["security"] = [{"apiKey": []}]
