@@ -7,7 +7,6 @@ on Ctrl-C or SIGTERM; on Linux a child also dies with this process if it is kill
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import secrets
 import signal
@@ -18,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from shared.child_processes import die_with_parent
 from shared.messaging.embedded_broker import EmbeddedBroker, free_port
 from shared.messaging.topics import ensure_topics
 from shared.registry import SERVICE_PORTS
@@ -25,14 +25,6 @@ from shared.registry import SERVICE_PORTS
 # With the embedded broker a first join waits about half the session timeout: keep it short.
 EMBEDDED_SESSION_TIMEOUT_MS = 6000
 EMBEDDED_HEARTBEAT_INTERVAL_MS = 2000
-
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _port_is_free(port: int) -> bool:
