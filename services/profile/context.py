@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
@@ -19,7 +19,7 @@ from shared.rate_limit import RateLimiter
 class ProfileContext:
     tagging: Tagging
     """The tag catalogue and the business time zone: how tags are evaluated."""
-    ingestion: Ingestion = field(default_factory=lambda: Ingestion(RateLimiter(5000, 20_000)))
+    ingestion: Ingestion
     """How much ``POST /v1/events`` takes: per request, per key and second."""
 
     @property

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from shared.cli import customer, demo, dlq, emit, migrate, status
+from shared.cli.addresses import Bootstrap, broker_address
 
 app = typer.Typer(
     name="loopcrm",
@@ -54,16 +55,13 @@ def up(
 
 @app.command(short_help="Create every topic and its dead-letter topic.")
 def topics(
-    bootstrap: Annotated[
-        str | None, typer.Option(help="Broker address (default: LOOPCRM_KAFKA_BOOTSTRAP).")
-    ] = None,
+    bootstrap: Bootstrap = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of each new topic.")] = 3,
 ) -> None:
     """Create every catalogue topic and its .dlq (those that exist are left alone)."""
     from shared.messaging.topics import ensure_topics
-    from shared.settings import ServiceSettings
 
-    address = bootstrap or ServiceSettings().kafka_bootstrap
+    address = broker_address(bootstrap)
     created = asyncio.run(ensure_topics(address, partitions=partitions))
     typer.echo(f"{len(created)} topics created on {address}")
 

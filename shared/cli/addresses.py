@@ -1,5 +1,6 @@
-"""Where each service answers: its port on ``--host`` (``LOOPCRM_<SERVICE>_PORT``, as
-``loopcrm up`` reads it, else the default), or ``--url NAME=URL``."""
+"""Where the broker answers (``--bootstrap``, else the services' setting) and each service
+(its port on ``--host``: ``LOOPCRM_<SERVICE>_PORT`` as ``loopcrm up`` reads it, else the
+default; or ``--url NAME=URL``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import typer
 
 from shared.registry import SERVICES
 
+Bootstrap = Annotated[
+    str | None, typer.Option(help="Broker address (default: LOOPCRM_KAFKA_BOOTSTRAP).")
+]
 Host = Annotated[str, typer.Option(help="Where the services listen.")]
 Urls = Annotated[
     list[str] | None,
@@ -29,3 +33,12 @@ def service_addresses(host: str, urls: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"{given!r}: NAME=URL, NAME one of {', '.join(addresses)}")
         addresses[name] = address.rstrip("/")
     return addresses
+
+
+def broker_address(given: str | None) -> str:
+    """``--bootstrap``, else the broker the services are configured with."""
+    if given:
+        return given
+    from shared.settings import ServiceSettings
+
+    return ServiceSettings().kafka_bootstrap

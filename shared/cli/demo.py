@@ -17,7 +17,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from shared.cli.addresses import Host, Urls, service_addresses
+from shared.cli.addresses import Bootstrap, Host, Urls, broker_address, service_addresses
 from shared.cli.output import console
 from shared.cli.status import look_at
 from shared.cli.storefront import Story, simulate
@@ -40,9 +40,7 @@ def demo(
     rate: Annotated[float, typer.Option(min=1, help="Events published per second.")] = 1000.0,
     seed: Annotated[int, typer.Option(help="The same seed tells the same story.")] = 1,
     key: Key = None,
-    bootstrap: Annotated[
-        str | None, typer.Option(help="Broker address (default: LOOPCRM_KAFKA_BOOTSTRAP).")
-    ] = None,
+    bootstrap: Bootstrap = None,
     host: Host = "127.0.0.1",
     url: Urls = None,
 ) -> None:
@@ -52,7 +50,7 @@ def demo(
         raise typer.BadParameter("an API key is needed: --key or LOOPCRM_API_KEY")
     addresses = service_addresses(host, url)
     story = simulate(customers, days, datetime.now(UTC), seed)
-    address = bootstrap or _default_bootstrap()
+    address = broker_address(bootstrap)
     try:
         asyncio.run(_publish(address, story, rate))
     except Exception as exc:  # the broker's errors, whatever their class
@@ -65,12 +63,6 @@ def demo(
     )
     _wait_until_caught_up(addresses, deadline_s=120)
     _summarise(addresses, key, story)
-
-
-def _default_bootstrap() -> str:
-    from shared.settings import ServiceSettings
-
-    return ServiceSettings().kafka_bootstrap
 
 
 async def _publish(bootstrap: str, story: Story, rate: float) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from shared.cli.addresses import Bootstrap, broker_address
 from shared.cli.output import console
 from shared.events.catalogue import DLQ_SUFFIX, TOPICS, dead_letter_topic
 
@@ -21,9 +22,6 @@ app = typer.Typer(
 
 TopicArgument = Annotated[
     str | None, typer.Argument(metavar="TOPIC", help="e.g. order.placed (default: every topic)")
-]
-Bootstrap = Annotated[
-    str | None, typer.Option(help="Broker address (default: LOOPCRM_KAFKA_BOOTSTRAP).")
 ]
 _EMPTY_ROUNDS = 2
 
@@ -71,7 +69,7 @@ class DeadLetter:
 @app.command("list")
 def list_dead_letters(topic: TopicArgument = None, bootstrap: Bootstrap = None) -> None:
     """Every dead letter (of TOPIC): why, the error, where it came from and how long ago."""
-    letters = _read(_address(bootstrap), _dlq_topics(topic))
+    letters = _read(broker_address(bootstrap), _dlq_topics(topic))
     table = Table("dead-letter topic", "offset", "reason", "error", "original", "group", "age")
     now = datetime.now(UTC)
     for letter in letters:
@@ -100,7 +98,7 @@ def replay(
 ) -> None:
     """Send TOPIC's dead letters back to TOPIC with their key and headers. An event that
     several services dead-lettered goes back once; a reference (too large to keep) cannot."""
-    address = _address(bootstrap)
+    address = broker_address(bootstrap)
     [dlq] = _dlq_topics(topic)
     chosen: dict[tuple[str, str, str], DeadLetter] = {}
     references = 0
@@ -132,14 +130,6 @@ def _dlq_topics(topic: str | None) -> list[str]:
     if original not in TOPICS:
         raise typer.BadParameter(f"{topic!r} is not a catalogue topic")
     return [dead_letter_topic(original)]
-
-
-def _address(bootstrap: str | None) -> str:
-    if bootstrap:
-        return bootstrap
-    from shared.settings import ServiceSettings
-
-    return ServiceSettings().kafka_bootstrap
 
 
 def _read(bootstrap: str, topics: list[str]) -> list[DeadLetter]:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from shared.cli.addresses import Bootstrap, broker_address
 from shared.events.catalogue import CATALOGUE, data_model_for
 from shared.events.envelope import CloudEvent, encode_event
 
@@ -27,9 +28,7 @@ def emit(
     time: Annotated[
         str | None, typer.Option(help="Business time, RFC 3339 (default: now).")
     ] = None,
-    bootstrap: Annotated[
-        str | None, typer.Option(help="Broker address (default: LOOPCRM_KAFKA_BOOTSTRAP).")
-    ] = None,
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Publish one event, validated against the catalogue, to its topic."""
     if event_type not in CATALOGUE:
@@ -53,19 +52,13 @@ def emit(
         )
         raise typer.BadParameter(problems) from exc
     value, headers = encode_event(envelope)
-    address = bootstrap or _default_bootstrap()
+    address = broker_address(bootstrap)
     try:
         offset = asyncio.run(_produce(address, event_type, envelope.subject, value, headers))
     except Exception as exc:  # the broker's errors, whatever their class
         typer.echo(f"could not publish to {address}: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"{event_type} {envelope.id} -> {event_type} (offset {offset})")
-
-
-def _default_bootstrap() -> str:
-    from shared.settings import ServiceSettings
-
-    return ServiceSettings().kafka_bootstrap
 
 
 async def _produce(

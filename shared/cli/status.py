@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from prometheus_client.parser import text_string_to_metric_families
@@ -84,15 +84,17 @@ def _readiness(url: str, timeout: float) -> str:
         with urllib.request.urlopen(f"{url}/readyz", timeout=timeout) as answer:
             body = json.load(answer)
     except urllib.error.HTTPError as refused:
-        checks = json.load(refused).get("checks", {})
-        failing = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
-        return f"not ready ({'; '.join(failing)})" if failing else "not ready"
+        failing = _failing(json.load(refused))
+        return f"not ready ({failing})" if failing else "not ready"
     if body.get("status") == "degraded":
-        reasons = [
-            f"{name}: {state}" for name, state in body.get("checks", {}).items() if state != "ok"
-        ]
-        return f"degraded ({'; '.join(reasons)})"
+        return f"degraded ({_failing(body)})"
     return str(body.get("status", "ready"))
+
+
+def _failing(answer: dict[str, Any]) -> str:
+    """The checks of a /readyz answer that are not "ok", with their state."""
+    checks = answer.get("checks", {})
+    return "; ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok")
 
 
 def _sums(exposition: str, names: set[str]) -> dict[str, float]:
